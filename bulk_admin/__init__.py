@@ -1,0 +1,5 @@
+"""Fast spreadsheet imports for the Django admin."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

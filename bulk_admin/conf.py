@@ -1,0 +1,62 @@
+"""Project-wide defaults, read from ``BULK_ADMIN_*`` settings when accessed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+class Settings:
+    """One property per ``BULK_ADMIN_*`` setting; nothing is cached."""
+
+    def _get(self, name: str, default: Any) -> Any:
+        return getattr(settings, "BULK_ADMIN_" + name, default)
+
+    @property
+    def CHUNK_SIZE(self) -> int:
+        """Rows converted, checked and written together (one FK query per chunk)."""
+        return int(self._get("CHUNK_SIZE", 10_000))
+
+    @property
+    def BATCH_SIZE(self) -> int:
+        """Rows per ``bulk_create`` statement."""
+        return int(self._get("BATCH_SIZE", 1_000))
+
+    @property
+    def MAX_FILE_SIZE(self) -> int:
+        """Largest upload accepted, in bytes (0 = no limit)."""
+        return int(self._get("MAX_FILE_SIZE", 512 * 1024 * 1024))
+
+    @property
+    def MAX_ROWS(self) -> int:
+        """Most data rows read from one file (0 = no limit)."""
+        return int(self._get("MAX_ROWS", 0))
+
+    @property
+    def MAX_COLUMNS(self) -> int:
+        """Most columns accepted in one file."""
+        return int(self._get("MAX_COLUMNS", 1_000))
+
+    @property
+    def MAX_CELL_SIZE(self) -> int:
+        """Longest cell accepted, in characters."""
+        return int(self._get("MAX_CELL_SIZE", 16 * 1024 * 1024))
+
+    @property
+    def MAX_XLSX_UNCOMPRESSED(self) -> int:
+        """Largest total uncompressed size of an XLSX archive, in bytes."""
+        return int(self._get("MAX_XLSX_UNCOMPRESSED", 1024 * 1024 * 1024))
+
+    @property
+    def MAX_ERRORS(self) -> int:
+        """Errors kept in a report (0 = keep all); the counts are always exact."""
+        return int(self._get("MAX_ERRORS", 0))
+
+    @property
+    def XLSX_READER(self) -> str:
+        """``"auto"`` (python-calamine when installed), ``"calamine"`` or ``"openpyxl"``."""
+        return str(self._get("XLSX_READER", "auto"))
+
+
+conf = Settings()

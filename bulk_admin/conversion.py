@@ -1,0 +1,641 @@
+"""Stage 3, convert: cells to typed values with the model fields' own rules.
+
+One converter per mapped column is compiled once per import. It follows the semantics of
+the field's ``to_python`` and validators (max_length, choices, decimal places, ranges, email,
+URL, null/blank) and also accepts what spreadsheets produce: typed date cells, ``3.0`` for an
+integer, a number in a text column. ``full_clean()`` and ``save()`` are never called.
+
+A :class:`Plan` turns a chunk of source rows into complete rows for the sinks: mapped values
+converted, foreign keys resolved with one query per related model per chunk, and defaults,
+callable defaults and ``auto_now``/``auto_now_add`` filled in.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime, parse_duration, parse_time
+from django.utils.formats import get_format
+from django.utils.translation import gettext as _
+
+from bulk_admin.mapping import ColumnMapping, FileMapping, Target
+from bulk_admin.results import RowError
+from bulk_admin.sources import Row
+
+Converter = Callable[[Any], Any]
+ConvertedRow = tuple[int, list[Any]]
+
+TRUE_VALUES = frozenset({"true", "t", "yes", "y", "1", "on", "x"})
+FALSE_VALUES = frozenset({"false", "f", "no", "n", "0", "off"})
+_MAX_SHOWN_VALUE = 200
+# IN lists are split so that no backend's parameter limit (SQLite: 999) is reached.
+_LOOKUP_BATCH = 900
+
+
+class _Empty(Exception):
+    """Internal: the cell is empty; the column's empty rule applies."""
+
+
+def _invalid(field: models.Field, code: str, value: Any) -> ValidationError:  # type: ignore[type-arg]
+    message = field.error_messages.get(code) or field.error_messages["invalid"]
+    return ValidationError(message, code=code, params={"value": value})
+
+
+def display_value(cell: Any) -> str | None:
+    """Return ``cell`` as the user saw it, shortened for reports."""
+    if cell is None:
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        text = str(int(cell))
+    elif isinstance(cell, (datetime.date, datetime.time)):
+        text = cell.isoformat()
+    else:
+        text = str(cell)
+    if len(text) > _MAX_SHOWN_VALUE:
+        text = text[: _MAX_SHOWN_VALUE - 1] + "…"
+    return text
+
+
+# --- converters per kind of field --------------------------------------------------------
+
+
+def _number_text(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _text_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> str:
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "TRUE" if value else "FALSE"
+        elif isinstance(value, (int, float)):
+            # Spreadsheets store 12345 as 12345.0; the user typed 12345.
+            text = _number_text(value)
+        elif isinstance(value, (datetime.date, datetime.time)):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        if "\x00" in text:
+            raise ValidationError(_("The text contains a NUL character, which cannot be stored."))
+        return text
+
+    return convert
+
+
+def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> int:
+        if isinstance(value, bool):
+            raise _invalid(field, "invalid", value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if value.is_integer():
+                return int(value)
+            raise _invalid(field, "invalid", _number_text(value))
+        text = str(value).strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        # "6001.0" as exported by spreadsheets from a number cell.
+        try:
+            number = decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            raise _invalid(field, "invalid", value) from None
+        if number.is_finite() and number == number.to_integral_value():
+            return int(number)
+        raise _invalid(field, "invalid", value)
+
+    return convert
+
+
+def _decimal_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> decimal.Decimal:
+        if isinstance(value, decimal.Decimal):
+            number = value
+        elif isinstance(value, bool):
+            raise _invalid(field, "invalid", value)
+        elif isinstance(value, int):
+            number = decimal.Decimal(value)
+        elif isinstance(value, float):
+            # repr() is the shortest text that round-trips: 19.99, not 19.989999999...
+            number = decimal.Decimal(repr(value))
+        else:
+            try:
+                number = decimal.Decimal(str(value).strip())
+            except decimal.InvalidOperation:
+                raise _invalid(field, "invalid", value) from None
+        if not number.is_finite():
+            raise _invalid(field, "invalid", value)
+        return number
+
+    return convert
+
+
+def _float_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> float:
+        if isinstance(value, bool):
+            raise _invalid(field, "invalid", value)
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            raise _invalid(field, "invalid", value) from None
+
+    return convert
+
+
+def _boolean_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    code = "invalid_nullable" if field.null else "invalid"
+
+    def convert(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            if value in (0, 1):
+                return bool(value)
+            raise _invalid(field, code, _number_text(value))
+        text = str(value).strip().casefold()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise _invalid(field, code, value)
+
+    return convert
+
+
+def _parse_with_formats(text: str, formats_name: str) -> datetime.datetime | None:
+    for fmt in get_format(formats_name):
+        try:
+            return datetime.datetime.strptime(text, fmt)
+        except (ValueError, TypeError):
+            continue
+    return None
+
+
+def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> datetime.date:
+        if isinstance(value, datetime.datetime):
+            if timezone.is_aware(value):
+                value = timezone.localtime(value)
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = parse_date(text)
+        except ValueError:
+            raise _invalid(field, "invalid_date", value) from None
+        if parsed is not None:
+            return parsed
+        fallback = _parse_with_formats(text, "DATE_INPUT_FORMATS")
+        if fallback is not None:
+            return fallback.date()
+        raise _invalid(field, "invalid", value)
+
+    return convert
+
+
+def _aware(value: datetime.datetime, field: models.Field, original: Any) -> datetime.datetime:  # type: ignore[type-arg]
+    if settings.USE_TZ and timezone.is_naive(value):
+        try:
+            return timezone.make_aware(value)
+        except Exception:
+            # A wall-clock time that does not exist or is ambiguous at a DST change.
+            raise ValidationError(
+                _("“%(value)s” does not exist or is ambiguous in the time zone %(zone)s.")
+                % {"value": original, "zone": timezone.get_current_timezone_name()}
+            ) from None
+    if not settings.USE_TZ and timezone.is_aware(value):
+        return timezone.make_naive(value)
+    return value
+
+
+def _datetime_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            return _aware(value, field, value)
+        if isinstance(value, datetime.date):
+            return _aware(datetime.datetime(value.year, value.month, value.day), field, value)
+        text = str(value).strip()
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            raise _invalid(field, "invalid_datetime", value) from None
+        if parsed is None:
+            try:
+                day = parse_date(text)
+            except ValueError:
+                raise _invalid(field, "invalid_date", value) from None
+            if day is not None:
+                parsed = datetime.datetime(day.year, day.month, day.day)
+        if parsed is None:
+            parsed = _parse_with_formats(text, "DATETIME_INPUT_FORMATS")
+        if parsed is None:
+            raise _invalid(field, "invalid", value)
+        return _aware(parsed, field, value)
+
+    return convert
+
+
+def _time_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> datetime.time:
+        if isinstance(value, datetime.datetime):
+            return value.time()
+        if isinstance(value, datetime.time):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = parse_time(text)
+        except ValueError:
+            raise _invalid(field, "invalid_time", value) from None
+        if parsed is None:
+            raise _invalid(field, "invalid", value)
+        return parsed
+
+    return convert
+
+
+def _duration_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> datetime.timedelta:
+        if isinstance(value, datetime.timedelta):
+            return value
+        if isinstance(value, datetime.time):
+            return datetime.timedelta(
+                hours=value.hour, minutes=value.minute, seconds=value.second, microseconds=value.microsecond
+            )
+        parsed = parse_duration(str(value).strip())
+        if parsed is None:
+            raise _invalid(field, "invalid", value)
+        return parsed
+
+    return convert
+
+
+def _uuid_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    def convert(value: Any) -> uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return value
+        try:
+            return uuid.UUID(str(value).strip())
+        except ValueError:
+            raise _invalid(field, "invalid", value) from None
+
+    return convert
+
+
+def _json_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    decoder = getattr(field, "decoder", None)
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value, cls=decoder)
+        except ValueError:
+            raise ValidationError(
+                _("“%(value)s” is not valid JSON.") % {"value": display_value(value)}
+            ) from None
+
+    return convert
+
+
+def _generic_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    return field.to_python  # type: ignore[no-any-return]
+
+
+_BY_TYPE: dict[str, Callable[[models.Field], Converter]] = {  # type: ignore[type-arg]
+    "CharField": _text_converter,
+    "TextField": _text_converter,
+    "SlugField": _text_converter,
+    "EmailField": _text_converter,
+    "URLField": _text_converter,
+    "FilePathField": _text_converter,
+    "GenericIPAddressField": _text_converter,
+    "IntegerField": _integer_converter,
+    "BigIntegerField": _integer_converter,
+    "SmallIntegerField": _integer_converter,
+    "PositiveIntegerField": _integer_converter,
+    "PositiveBigIntegerField": _integer_converter,
+    "PositiveSmallIntegerField": _integer_converter,
+    "AutoField": _integer_converter,
+    "BigAutoField": _integer_converter,
+    "SmallAutoField": _integer_converter,
+    "DecimalField": _decimal_converter,
+    "FloatField": _float_converter,
+    "BooleanField": _boolean_converter,
+    "NullBooleanField": _boolean_converter,
+    "DateField": _date_converter,
+    "DateTimeField": _datetime_converter,
+    "TimeField": _time_converter,
+    "DurationField": _duration_converter,
+    "UUIDField": _uuid_converter,
+    "JSONField": _json_converter,
+}
+
+
+def _is_text(field: models.Field) -> bool:  # type: ignore[type-arg]
+    return _BY_TYPE.get(field.get_internal_type()) is _text_converter
+
+
+def build_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+    """Return a function converting one non-empty cell for ``field``.
+
+    It returns the Python value or raises ValidationError; validators and choices of
+    ``field`` run on the result.
+    """
+    factory = _BY_TYPE.get(field.get_internal_type(), _generic_converter)
+    base = factory(field)
+    validators = list(field.validators)
+    choices = None
+    if field.choices:
+        choices = {key for key, _label in field.flatchoices}
+    is_text = factory is _text_converter
+    if is_text and field.get_internal_type() == "GenericIPAddressField":
+        base = _chain(base, field.to_python)
+    if not validators and choices is None:
+        return base
+
+    def convert(value: Any) -> Any:
+        result = base(value)
+        if choices is not None and result not in choices:
+            raise ValidationError(
+                field.error_messages["invalid_choice"], code="invalid_choice", params={"value": result}
+            )
+        if validators:
+            field.run_validators(result)
+        return result
+
+    return convert
+
+
+def _chain(first: Converter, second: Converter) -> Converter:
+    def convert(value: Any) -> Any:
+        return second(first(value))
+
+    return convert
+
+
+def empty_rule(field: models.Field) -> Callable[[], Any]:  # type: ignore[type-arg]
+    """Return a function giving the value of an empty cell, or raising ValidationError.
+
+    Empty means NULL for nullable fields, ``""`` for text fields that may be blank, and the
+    field's default for a field that has one.
+    """
+    if field.null:
+        return lambda: None
+    if field.has_default():
+        return field.get_default
+    if field.blank and (_is_text(field) or field.empty_strings_allowed):
+        return lambda: ""
+
+    def refuse() -> Any:
+        raise ValidationError(field.error_messages["blank"], code="blank")
+
+    return refuse
+
+
+def _messages(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+# --- the plan ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Column:
+    position: int  # in the written row
+    mapping: ColumnMapping
+    convert: Converter
+    empty: Callable[[], Any]
+
+
+@dataclass(slots=True)
+class _Fill:
+    position: int
+    field: models.Field  # type: ignore[type-arg]
+    value: Any = None
+    call: Callable[[], Any] | None = None
+
+
+@dataclass(slots=True)
+class _Relation:
+    position: int
+    column: ColumnMapping
+
+
+@dataclass
+class Chunk:
+    """Converted rows of one chunk, and the errors found in it so far."""
+
+    rows: list[ConvertedRow] = dataclass_field(default_factory=list)
+    errors: list[RowError] = dataclass_field(default_factory=list)
+    invalid: int = 0
+
+
+class Plan:
+    """Compiled conversion of one mapping; turns source rows into complete rows.
+
+    ``fields`` lists the model fields of every written row, in order: the mapped fields,
+    then the fields filled from defaults and ``auto_now``/``auto_now_add``. An unmapped
+    auto-incremented primary key is left to the database.
+    """
+
+    def __init__(self, mapping: FileMapping, *, using: str, now: datetime.datetime | None = None):
+        self.mapping = mapping
+        self.model = mapping.model
+        self.using = using
+        self.now = now or timezone.now()
+        self.columns: list[_Column] = []
+        self.relations: list[_Relation] = []
+        self.fields: list[models.Field] = []  # type: ignore[type-arg]
+        self.mapped_fields: list[models.Field] = []  # type: ignore[type-arg]
+        self.auto_now_fields: list[models.Field] = []  # type: ignore[type-arg]
+        fills: list[_Fill] = []
+        for column in mapping.columns:
+            target = column.target
+            value_field = target.lookup if target.lookup is not None else target.field
+            position = len(self.fields)
+            self.fields.append(target.field)
+            self.mapped_fields.append(target.field)
+            self.columns.append(
+                _Column(
+                    position=position,
+                    mapping=column,
+                    convert=build_converter(value_field),
+                    empty=empty_rule(target.field),
+                )
+            )
+            if target.is_relation:
+                self.relations.append(_Relation(position=position, column=column))
+        mapped = {field.name for field in self.fields}
+        for field in self.model._meta.concrete_fields:
+            if field.name in mapped or getattr(field, "generated", False):
+                continue
+            auto_now = getattr(field, "auto_now", False)
+            auto_now_add = getattr(field, "auto_now_add", False)
+            if auto_now or auto_now_add:
+                now = self.now if settings.USE_TZ or field.get_internal_type() != "DateTimeField" else timezone.make_naive(self.now)
+                value: Any = now
+                if field.get_internal_type() == "DateField":
+                    value = timezone.localdate(self.now) if settings.USE_TZ else self.now.date()
+                elif field.get_internal_type() == "TimeField":
+                    value = (timezone.localtime(self.now) if settings.USE_TZ else self.now).time()
+                fill = _Fill(position=len(self.fields), field=field, value=value)
+                if auto_now:
+                    self.auto_now_fields.append(field)
+            elif field.primary_key and not field.has_default():
+                continue  # the database numbers the rows
+            elif field.has_default():
+                if callable(field.default):
+                    fill = _Fill(position=len(self.fields), field=field, call=field.get_default)
+                else:
+                    fill = _Fill(position=len(self.fields), field=field, value=field.get_default())
+            elif getattr(field, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED:
+                continue  # the database fills it
+            elif field.null:
+                fill = _Fill(position=len(self.fields), field=field, value=None)
+            else:
+                fill = _Fill(position=len(self.fields), field=field, value=field.get_default())
+            self.fields.append(field)
+            fills.append(fill)
+        self._constant_fills = [(f.position, f.value) for f in fills if f.call is None]
+        self._callable_fills = [(f.position, f.call) for f in fills if f.call is not None]
+        self.width = len(self.fields)
+
+    @property
+    def attnames(self) -> list[str]:
+        return [field.attname for field in self.fields]
+
+    @property
+    def writes_primary_key(self) -> bool:
+        return any(field.primary_key for field in self.mapped_fields)
+
+    def convert(self, rows: Sequence[Row]) -> Chunk:
+        """Convert ``rows`` and resolve their foreign keys; return the chunk."""
+        chunk = Chunk()
+        width = self.width
+        template = [None] * width
+        for position, value in self._constant_fills:
+            template[position] = value
+        callable_fills = self._callable_fills
+        columns = self.columns
+        ok_rows = chunk.rows
+        for row_number, cells in rows:
+            values = list(template)
+            row_errors: list[RowError] | None = None
+            ncells = len(cells)
+            for column in columns:
+                index = column.mapping.index
+                cell = cells[index] if index < ncells else None
+                try:
+                    if cell is None or (cell.__class__ is str and not cell.strip()):
+                        values[column.position] = column.empty()
+                    else:
+                        values[column.position] = column.convert(cell)
+                except ValidationError as error:
+                    if row_errors is None:
+                        row_errors = []
+                    row_errors.append(
+                        RowError(
+                            row=row_number,
+                            column=column.mapping.header,
+                            field=column.mapping.target.path,
+                            value=display_value(cell),
+                            message=_messages(error),
+                        )
+                    )
+            if row_errors is not None:
+                chunk.errors.extend(row_errors)
+                chunk.invalid += 1
+                continue
+            for position, call in callable_fills:
+                values[position] = call()
+            ok_rows.append((row_number, values))
+        if self.relations and chunk.rows:
+            self._resolve_relations(chunk)
+        return chunk
+
+    def _resolve_relations(self, chunk: Chunk) -> None:
+        """Replace looked-up values by related keys; one query per relation per chunk."""
+        connection = connections[self.using]
+        fold = connection.vendor == "mysql"  # MySQL collations compare case-insensitively
+        bad_rows: dict[int, list[RowError]] = {}
+        for relation in self.relations:
+            target: Target = relation.column.target
+            assert target.lookup is not None
+            position = relation.position
+            wanted = {values[position] for _row, values in chunk.rows if values[position] is not None}
+            if not wanted:
+                continue
+            found = lookup_related(target, wanted, self.using)
+            folded = {}
+            if fold:
+                folded = {
+                    (key.casefold() if isinstance(key, str) else key): value for key, value in found.items()
+                }
+            model = target.field.related_model
+            for row_number, values in chunk.rows:
+                key = values[position]
+                if key is None:
+                    continue
+                try:
+                    values[position] = found[key]
+                except KeyError:
+                    folded_key = key.casefold() if fold and isinstance(key, str) else None
+                    if folded_key is not None and folded_key in folded:
+                        values[position] = folded[folded_key]
+                        continue
+                    bad_rows.setdefault(row_number, []).append(
+                        RowError(
+                            row=row_number,
+                            column=relation.column.header,
+                            field=target.path,
+                            value=display_value(key),
+                            message=_("No %(model)s with %(field)s “%(value)s” exists.")
+                            % {
+                                "model": model._meta.verbose_name,  # type: ignore[union-attr]
+                                "field": target.lookup.verbose_name,
+                                "value": display_value(key),
+                            },
+                        )
+                    )
+        if bad_rows:
+            chunk.rows = [(row, values) for row, values in chunk.rows if row not in bad_rows]
+            for errors in bad_rows.values():
+                chunk.errors.extend(errors)
+            chunk.invalid += len(bad_rows)
+
+
+def lookup_related(target: Target, values: Iterable[Any], using: str) -> dict[Any, Any]:
+    """Return ``{lookup value: foreign key value}`` for the related rows that exist."""
+    assert target.lookup is not None
+    related = target.field.related_model
+    key_attname = target.field.target_field.attname  # type: ignore[union-attr]
+    lookup_attname = target.lookup.attname
+    manager = related._base_manager.db_manager(using)  # type: ignore[union-attr]
+    found: dict[Any, Any] = {}
+    values = list(values)
+    for start in range(0, len(values), _LOOKUP_BATCH):
+        batch = values[start : start + _LOOKUP_BATCH]
+        query = manager.filter(**{lookup_attname + "__in": batch})
+        if key_attname == lookup_attname:
+            found.update((value, value) for value in query.values_list(lookup_attname, flat=True))
+        else:
+            found.update(query.values_list(lookup_attname, key_attname))
+    return found

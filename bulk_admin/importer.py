@@ -1,0 +1,286 @@
+"""Run the stages, source → mapping → plan → sink → report, inside one transaction.
+
+This is the Python API used by the admin, the management command and scripts::
+
+    from bulk_admin.importer import import_file
+
+    result = import_file("library.Book", "books.csv", on_conflict="update")
+    print(result.created, result.errors)
+
+All-or-nothing by default: if any row is invalid, nothing is written. With
+``skip_invalid=True`` the valid rows are written and the rest reported. ``dry_run=True``
+runs everything but the write, and its counts equal those of the real run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from django.apps import apps
+from django.db import DatabaseError, connections, models, router, transaction
+from django.utils.translation import gettext as _
+
+from bulk_admin import signals
+from bulk_admin.conf import conf
+from bulk_admin.conversion import Plan
+from bulk_admin.exceptions import DatabaseRejected, ImportCancelled, OptionError
+from bulk_admin.keys import resolve_keys
+from bulk_admin.mapping import FileMapping, build_mapping, importable_fields
+from bulk_admin.results import FileInfo, ImportResult, RowError
+from bulk_admin.sinks import choose_sink
+from bulk_admin.sources import Row, Source, open_source
+
+ProgressCallback = Callable[["Progress"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a running import is; passed to the ``progress`` callback after each chunk.
+
+    ``total`` is the number of data rows when known (XLSX), else None; ``stage`` is
+    ``"reading"`` while rows are converted and checked, then ``"writing"``.
+    """
+
+    rows: int
+    invalid: int
+    total: int | None
+    stage: str
+    elapsed: float
+
+
+@dataclass
+class ImportOptions:
+    """Everything that decides how a file is imported, apart from the file and model."""
+
+    mapping: Mapping[str, str] | None = None
+    on_conflict: str = "error"
+    keys: Sequence[str] | None = None
+    skip_invalid: bool = False
+    dry_run: bool = False
+    batch_size: int | None = None
+    chunk_size: int | None = None
+    sink: str = "auto"
+    database: str | None = None
+    format: str = "auto"
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    sheet: str | int | None = None
+    fields: Sequence[str] | None = None
+    exclude: Sequence[str] | None = None
+    aliases: Mapping[str, str] | None = None
+    fk_lookups: Mapping[str, str] | None = None
+    max_errors: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def get_model(label: str | type[models.Model]) -> type[models.Model]:
+    """Return the model for ``app_label.ModelName`` or raise OptionError."""
+    if not isinstance(label, str):
+        return label
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        raise OptionError(
+            _("Unknown model “%(model)s”; give it as app_label.ModelName.") % {"model": label}
+        ) from None
+
+
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while True:
+        chunk = list(islice(rows, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class Importer:
+    """Import one file into one model; :meth:`run` returns the :class:`ImportResult`."""
+
+    def __init__(
+        self,
+        model: str | type[models.Model],
+        file: str | os.PathLike[str] | IO[bytes],
+        options: ImportOptions | None = None,
+        *,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+    ):
+        self.model = get_model(model)
+        self.file = file
+        self.name = name
+        self.options = options or ImportOptions()
+        self.progress = progress
+        self.using = self.options.database or router.db_for_write(self.model)
+        if self.using not in connections:
+            raise OptionError(_("Unknown database “%(alias)s”.") % {"alias": self.using})
+
+    def open(self) -> Source:
+        """Open the file as a source with the options' format, encoding, delimiter, sheet."""
+        options = self.options
+        return open_source(
+            self.file,
+            name=self.name,
+            format=options.format,
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            sheet=options.sheet,
+        )
+
+    def build_mapping(self, headers: Sequence[str]) -> FileMapping:
+        options = self.options
+        fields = importable_fields(self.model, options.fields, options.exclude)
+        return build_mapping(
+            headers,
+            self.model,
+            options.mapping,
+            fields=fields,
+            aliases=options.aliases,
+            fk_lookups=options.fk_lookups,
+        )
+
+    def run(self) -> ImportResult:
+        """Read, check and (unless a dry run or invalid rows forbid it) write the file.
+
+        Raise a BulkAdminError subclass when the import cannot run at all; row problems
+        are reported in the result.
+        """
+        options = self.options
+        started = time.monotonic()
+        sink_class = choose_sink(options.sink, self.using)
+        with self.open() as source:
+            mapping = self.build_mapping(source.headers)
+            plan = Plan(mapping, using=self.using)
+            keys = resolve_keys(plan, options.keys, options.on_conflict)
+            sink = sink_class(
+                plan,
+                keys=keys,
+                policy=options.on_conflict,
+                using=self.using,
+                batch_size=options.batch_size or conf.BATCH_SIZE,
+                skip_invalid=options.skip_invalid,
+            )
+            state = _RunState(source.info, max_errors=self._max_errors())
+            try:
+                committed = self._run(source, plan, sink, state, started)
+            except DatabaseError as exc:
+                raise DatabaseRejected(
+                    _("The database refused the import, so nothing was written: %(error)s")
+                    % {"error": str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__}
+                ) from exc
+        total = time.monotonic() - started
+        result = ImportResult(
+            model=self.model._meta.label,
+            dry_run=options.dry_run,
+            method=sink.method,
+            rows=state.rows,
+            created=sink.created,
+            updated=sink.updated,
+            skipped=sink.skipped,
+            invalid=state.invalid,
+            errors=sorted(state.errors, key=lambda error: error.sort_key),
+            mapping=mapping.as_dict(),
+            committed=committed,
+            file=source.info,
+            errors_truncated=state.truncated,
+            timings={"total": total, "read": state.read_time, "write": state.write_time},
+        )
+        if committed:
+            signals.import_finished.send(sender=self.model, result=result, using=self.using)
+        return result
+
+    def _max_errors(self) -> int | None:
+        if self.options.max_errors is not None:
+            return self.options.max_errors or None
+        return conf.MAX_ERRORS or None
+
+    def _run(self, source: Source, plan: Plan, sink: Any, state: _RunState, started: float) -> bool:
+        options = self.options
+        chunk_size = options.chunk_size or conf.CHUNK_SIZE
+        with transaction.atomic(using=self.using):
+            sink.begin()
+            for rows in _chunks(source.rows(), chunk_size):
+                tick = time.monotonic()
+                chunk = plan.convert(rows)
+                state.rows += len(rows)
+                state.read_time += time.monotonic() - tick
+                tick = time.monotonic()
+                sink.add(chunk, write=self._may_write(state, chunk.invalid))
+                state.write_time += time.monotonic() - tick
+                state.add_errors(chunk.errors, chunk.invalid)
+                self._report(state, "reading", started)
+            tick = time.monotonic()
+            late_errors = sink.finish(write=self._may_write(state, 0))
+            if late_errors:
+                state.add_errors(late_errors, len({error.row for error in late_errors}))
+            if self._may_write(state, 0):
+                self._report(state, "writing", started)
+                sink.commit()
+                committed = True
+            else:
+                transaction.set_rollback(True, using=self.using)
+                committed = False
+            state.write_time += time.monotonic() - tick
+        return committed
+
+    def _may_write(self, state: _RunState, new_invalid: int) -> bool:
+        if self.options.dry_run:
+            return False
+        return self.options.skip_invalid or state.invalid + new_invalid == 0
+
+    def _report(self, state: _RunState, stage: str, started: float) -> None:
+        if self.progress is None:
+            return
+        # A callback raises ImportCancelled to stop; the transaction then rolls back.
+        self.progress(
+            Progress(
+                rows=state.rows,
+                invalid=state.invalid,
+                total=None,
+                stage=stage,
+                elapsed=time.monotonic() - started,
+            )
+        )
+
+
+@dataclass
+class _RunState:
+    info: FileInfo
+    max_errors: int | None
+    rows: int = 0
+    invalid: int = 0
+    read_time: float = 0.0
+    write_time: float = 0.0
+    truncated: bool = False
+    errors: list[RowError] = field(default_factory=list)
+
+    def add_errors(self, errors: list[RowError], invalid: int) -> None:
+        self.invalid += invalid
+        if self.max_errors is not None and len(self.errors) + len(errors) > self.max_errors:
+            errors = errors[: max(self.max_errors - len(self.errors), 0)]
+            self.truncated = True
+        self.errors.extend(errors)
+
+
+def import_file(
+    model: str | type[models.Model],
+    file: str | os.PathLike[str] | IO[bytes],
+    *,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> ImportResult:
+    """Import ``file`` into ``model`` and return the report.
+
+    ``options`` are the fields of :class:`ImportOptions` (``mapping``, ``on_conflict``,
+    ``keys``, ``skip_invalid``, ``dry_run``, ``batch_size``, ``sink``, ``database``,
+    ``format``, ``encoding``, ``delimiter``, ``sheet``, ...).
+    """
+    return Importer(model, file, ImportOptions(**options), name=name, progress=progress).run()
+
+
+__all__ = ["ImportCancelled", "ImportOptions", "Importer", "Progress", "import_file"]

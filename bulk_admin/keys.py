@@ -1,0 +1,247 @@
+"""Keys: which fields identify a row, and what happens when a row's key is taken.
+
+A key is a unique field, a unique constraint or the primary key whose fields are all
+mapped (or the ``--key`` fields). A row's key is *taken* when a row of the table has it
+already or an earlier row of the file had it. The policy decides:
+
+``error``
+    the row is invalid;
+``skip``
+    the row is skipped (the first occurrence in the file wins);
+``update``
+    the existing row's mapped fields are updated (the last occurrence in the file wins).
+
+:class:`KeyChecker` applies the policy in Python, chunk by chunk, for the ``bulk_create``
+sink. The ``COPY`` sink applies the same rules in SQL on its staging table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.db import models
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from bulk_admin.conversion import Chunk, ConvertedRow, Plan, display_value
+from bulk_admin.exceptions import OptionError
+from bulk_admin.results import RowError
+
+Policy = Literal["error", "skip", "update"]
+POLICIES: tuple[str, ...] = ("error", "skip", "update")
+_LOOKUP_BATCH = 900
+
+
+@dataclass(frozen=True)
+class Key:
+    """Fields that identify a row, and their positions in the plan's rows."""
+
+    fields: tuple[models.Field, ...]  # type: ignore[type-arg]
+    positions: tuple[int, ...]
+    headers: tuple[str, ...]
+    unique: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields)
+
+    @property
+    def attnames(self) -> tuple[str, ...]:
+        return tuple(field.attname for field in self.fields)
+
+    def value(self, values: Sequence[Any]) -> tuple[Any, ...] | None:
+        """Return the key of a row, or None when part of it is NULL (NULLs never clash)."""
+        key = tuple(values[position] for position in self.positions)
+        return None if None in key else key
+
+    def describe(self, key: Sequence[Any]) -> str:
+        return _(" and ").join(
+            "%s “%s”" % (field.verbose_name, display_value(value))
+            for field, value in zip(self.fields, key, strict=True)
+        )
+
+
+def _unique_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
+    """Return the field-name sets the database keeps unique, primary key first."""
+    opts = model._meta
+    sets: list[tuple[str, ...]] = [(opts.pk.name,)]  # type: ignore[union-attr]
+    for field in opts.concrete_fields:
+        if field.unique and not field.primary_key:
+            sets.append((field.name,))
+    for names in opts.unique_together:
+        sets.append(tuple(names))
+    for constraint in opts.total_unique_constraints:
+        sets.append(tuple(constraint.fields))
+    unique: list[tuple[str, ...]] = []
+    for names in sets:
+        if names not in unique:
+            unique.append(names)
+    return unique
+
+
+def resolve_keys(plan: Plan, names: Sequence[str] | None, policy: str) -> list[Key]:
+    """Return the keys checked for ``plan``: the ``names`` given, or the default ones.
+
+    Raise OptionError for an unknown or unmapped key field, an unknown policy, or an
+    ``update`` key that the database does not keep unique.
+    """
+    if policy not in POLICIES:
+        raise OptionError(
+            _("Unknown conflict policy “%(policy)s”; use error, skip or update.") % {"policy": policy}
+        )
+    model = plan.model
+    mapped = {field.name: position for position, field in enumerate(plan.mapped_fields)}
+    headers = {column.mapping.target.field.name: column.mapping.header for column in plan.columns}
+    unique_sets = _unique_sets(model)
+
+    def make(field_names: Sequence[str]) -> Key:
+        fields = tuple(model._meta.get_field(name) for name in field_names)
+        return Key(
+            fields=fields,  # type: ignore[arg-type]
+            positions=tuple(mapped[name] for name in field_names),
+            headers=tuple(headers[name] for name in field_names),
+            unique=tuple(sorted(field_names)) in {tuple(sorted(s)) for s in unique_sets},
+        )
+
+    if names:
+        resolved: list[str] = []
+        for name in names:
+            try:
+                field = model._meta.get_field(name)
+            except Exception:
+                field = next((f for f in model._meta.concrete_fields if f.attname == name), None)
+            if field is None or not getattr(field, "concrete", False):
+                raise OptionError(
+                    _("%(model)s has no field “%(field)s” to use as a key.")
+                    % {"model": capfirst(str(model._meta.verbose_name)), "field": name}
+                )
+            if field.name not in mapped:
+                raise OptionError(
+                    _("The key field “%(field)s” is not mapped to any column of the file.")
+                    % {"field": field.name}
+                )
+            if field.name not in resolved:
+                resolved.append(field.name)
+        key = make(resolved)
+        if policy == "update" and not key.unique:
+            raise OptionError(
+                _(
+                    "Rows can only be updated by a key the database keeps unique; "
+                    "%(fields)s is not a unique field or unique constraint of %(model)s."
+                )
+                % {"fields": ", ".join(resolved), "model": model._meta.verbose_name}
+            )
+        return [key]
+    return [make(names_) for names_ in unique_sets if all(name in mapped for name in names_)]
+
+
+class KeyChecker:
+    """Apply the conflict policy in Python, chunk by chunk (the ``bulk_create`` path).
+
+    Existing keys are looked up with one query per key per chunk; keys seen earlier in
+    the file are remembered (memory grows with the number of distinct keys).
+    """
+
+    def __init__(self, plan: Plan, keys: list[Key], policy: str, using: str):
+        self.plan = plan
+        self.policy = policy
+        # Updates are matched on one key only: the database updates by one conflict target.
+        self.keys = keys[:1] if policy == "update" else keys
+        self.using = using
+        self.seen: list[dict[tuple[Any, ...], int]] = [{} for _key in self.keys]
+        self.skipped = 0
+
+    def check(self, chunk: Chunk) -> tuple[list[ConvertedRow], list[ConvertedRow]]:
+        """Return the chunk's rows to create and rows to update; record errors and skips."""
+        if not self.keys:
+            return chunk.rows, []
+        existing = [self._existing(key, chunk.rows) for key in self.keys]
+        creates: list[ConvertedRow] = []
+        updates: list[ConvertedRow] = []
+        for row in chunk.rows:
+            row_number, values = row
+            action = "create"
+            errors: list[RowError] = []
+            for index, key in enumerate(self.keys):
+                value = key.value(values)
+                if value is None:
+                    continue
+                seen = self.seen[index]
+                first = seen.get(value)
+                if first is not None or value in existing[index]:
+                    if self.policy == "update":
+                        action = "update"
+                    elif self.policy == "skip":
+                        action = "skip"
+                        break
+                    else:
+                        errors.append(self._error(key, value, row_number, first))
+            if errors:
+                chunk.errors.extend(errors)
+                chunk.invalid += 1
+                continue
+            if action == "skip":
+                self.skipped += 1
+                continue
+            for index, key in enumerate(self.keys):
+                value = key.value(values)
+                if value is not None:
+                    self.seen[index].setdefault(value, row_number)
+            (updates if action == "update" else creates).append(row)
+        return creates, updates
+
+    def _existing(self, key: Key, rows: list[ConvertedRow]) -> set[tuple[Any, ...]]:
+        values = {value for _row, row_values in rows if (value := key.value(row_values)) is not None}
+        if not values:
+            return set()
+        manager = self.plan.model._base_manager.db_manager(self.using)
+        found: set[tuple[Any, ...]] = set()
+        attnames = key.attnames
+        ordered = list(values)
+        for start in range(0, len(ordered), _LOOKUP_BATCH):
+            batch = ordered[start : start + _LOOKUP_BATCH]
+            # Filter on the first field, compare whole keys here: portable to every backend.
+            query = manager.filter(**{attnames[0] + "__in": {value[0] for value in batch}})
+            found.update(tuple(row) for row in query.values_list(*attnames))
+        if self.plan.using and _folds_case(self.using):
+            folded = {_fold(value) for value in found}
+            return {value for value in values if value in found or _fold(value) in folded}
+        return found & values
+
+    def _error(self, key: Key, value: tuple[Any, ...], row: int, first: int | None) -> RowError:
+        return key_error(self.plan.model, key, value, row, first)
+
+
+def key_error(
+    model: type[models.Model], key: Key, value: Sequence[Any], row: int, first: int | None
+) -> RowError:
+    """Return the error of a row whose key is taken (by row ``first`` of the file, or the table)."""
+    if first is not None:
+        message = _("Duplicate %(key)s: row %(first)d of the file has the same.") % {
+            "key": key.describe(value),
+            "first": first,
+        }
+    else:
+        message = _("A %(model)s with %(key)s already exists.") % {
+            "model": model._meta.verbose_name,
+            "key": key.describe(value),
+        }
+    return RowError(
+        row=row,
+        column=key.headers[0],
+        field=key.fields[0].name,
+        value=display_value(value[0]),
+        message=message,
+    )
+
+
+def _folds_case(using: str) -> bool:
+    from django.db import connections
+
+    return connections[using].vendor == "mysql"
+
+
+def _fold(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v.casefold() if isinstance(v, str) else v for v in value)

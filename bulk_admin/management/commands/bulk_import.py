@@ -1,0 +1,119 @@
+"""``manage.py bulk_import MODEL FILE``: the import engine from a shell or a script."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.db import DatabaseError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from bulk_admin.exceptions import BulkAdminError
+from bulk_admin.importer import ImportOptions, Importer
+from bulk_admin.mapping import parse_map_options
+from bulk_admin.results import ImportResult, format_summary
+
+EXIT_INVALID = 1
+EXIT_CANNOT_RUN = 2
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a CSV or XLSX file into a model (app_label.ModelName): COPY on PostgreSQL, "
+        "bulk_create elsewhere. Exit status 0: done; 1: invalid rows, nothing written; "
+        "2: the import cannot run."
+    )
+    requires_system_checks: list[str] = []
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        # Option mistakes exit 2 with one line on stderr, like every other "cannot run".
+        def error(message: str) -> None:
+            sys.stderr.write("bulk_import: error: %s\n" % message)
+            sys.exit(EXIT_CANNOT_RUN)
+
+        parser.error = error  # type: ignore[method-assign]
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("model", help="app_label.ModelName")
+        parser.add_argument("file", help="CSV or XLSX file")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="HEADER=FIELD",
+            help="Map a column to a field (repeatable); fk__field looks a foreign key up.",
+        )
+        parser.add_argument("--sheet", help="XLSX sheet name or 1-based number")
+        parser.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx"])
+        parser.add_argument("--encoding", default="auto", help="auto or a codec name")
+        parser.add_argument("--delimiter", default="auto", help="auto or one character")
+        parser.add_argument(
+            "--on-conflict", default="error", choices=["error", "skip", "update"], dest="on_conflict"
+        )
+        parser.add_argument(
+            "--key", action="append", default=[], metavar="FIELD", help="Key field (repeatable)"
+        )
+        parser.add_argument("--skip-invalid", action="store_true", dest="skip_invalid")
+        parser.add_argument("--dry-run", action="store_true", dest="dry_run")
+        parser.add_argument("--batch-size", type=int, dest="batch_size", help="Rows per bulk_create batch")
+        parser.add_argument(
+            "--sink", default="auto", choices=["auto", "copy", "bulk_create"], help="How rows are written"
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON object on stdout")
+        parser.add_argument("--database", help="Database alias (default: the router's)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            result = self._import(options)
+        except BulkAdminError as exc:
+            self._fail(str(exc))
+            return
+        except CommandError as exc:
+            self._fail(str(exc))
+            return
+        except DatabaseError as exc:
+            self._fail("The database cannot be used: %s" % exc)
+            return
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+        else:
+            self._write_report(result)
+        if result.invalid and not options["skip_invalid"]:
+            sys.exit(EXIT_INVALID)
+
+    def _import(self, options: dict[str, Any]) -> ImportResult:
+        if options["batch_size"] is not None and options["batch_size"] < 1:
+            raise CommandError("--batch-size must be a positive number.")
+        import_options = ImportOptions(
+            mapping=parse_map_options(options["map"]) if options["map"] else None,
+            on_conflict=options["on_conflict"],
+            keys=options["key"] or None,
+            skip_invalid=options["skip_invalid"],
+            dry_run=options["dry_run"],
+            batch_size=options["batch_size"],
+            sink=options["sink"],
+            database=options["database"],
+            format=options["format"],
+            encoding=options["encoding"],
+            delimiter=options["delimiter"],
+            sheet=options["sheet"],
+        )
+        return Importer(options["model"], options["file"], import_options).run()
+
+    def _write_report(self, result: ImportResult) -> None:
+        for error in result.errors:
+            where = "row %s" % error.row if error.row is not None else "file"
+            if error.column:
+                where += ", column %s" % error.column
+            self.stderr.write("%s: %s" % (where, error.message))
+        style = self.style.SUCCESS if not result.invalid else self.style.WARNING
+        self.stdout.write(style(format_summary(result)))
+
+    def _fail(self, message: str) -> None:
+        # One clear line, never a traceback.
+        self.stderr.write("bulk_import: error: %s" % " ".join(message.split()))
+        sys.exit(EXIT_CANNOT_RUN)

@@ -1,0 +1,466 @@
+"""Stage 4, write: put the converted rows into the table.
+
+``CopySink`` (PostgreSQL) streams rows with ``COPY … FROM STDIN``: straight into the table
+when no key is checked, otherwise into a temporary staging table that is then checked for
+taken keys in SQL and moved with ``INSERT … SELECT … ORDER BY key`` (``ON CONFLICT DO NOTHING``
+or ``DO UPDATE`` as the policy asks). ``BulkCreateSink`` (any database) writes batches with
+``bulk_create``. Both run inside the importer's transaction and never drop indexes or
+constraints.
+
+The sink contract, called by the importer in this order:
+
+``begin()``
+    once, inside the transaction;
+``add(chunk, write)``
+    for every chunk of valid rows; ``write`` is False when nothing may be written
+    (dry run, or invalid rows under all-or-nothing). It may add errors to ``chunk``;
+``finish(write)``
+    once; returns the errors found only once every row is known (the staging checks);
+``commit()``
+    once, only when the import writes; moves staged rows into the table.
+
+Counters ``created``, ``updated`` and ``skipped`` are exact after ``finish``, whether the
+rows were written or not (a dry run counts what the commit would do).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.core.management.color import no_style
+from django.db import connections, models
+
+from bulk_admin.conversion import Chunk, ConvertedRow, Plan
+from bulk_admin.keys import Key, KeyChecker, key_error
+from bulk_admin.results import RowError
+
+ROW_COLUMN = "bulk_admin_row"
+
+
+class Sink:
+    """Base class of the writers; see the module docstring for the call order."""
+
+    method = ""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        keys: list[Key],
+        policy: str,
+        using: str,
+        batch_size: int,
+        skip_invalid: bool = False,
+    ):
+        self.plan = plan
+        self.model = plan.model
+        self.keys = keys
+        self.policy = policy
+        self.using = using
+        self.connection = connections[using]
+        self.batch_size = batch_size
+        self.skip_invalid = skip_invalid
+        self.created = 0
+        self.updated = 0
+        self.skipped = 0
+
+    def begin(self) -> None:
+        """Prepare for writing; called once inside the transaction."""
+
+    def add(self, chunk: Chunk, write: bool) -> None:
+        """Take the valid rows of ``chunk``; write them now or stage them."""
+        raise NotImplementedError
+
+    def finish(self, write: bool) -> list[RowError]:
+        """Return the errors found once all rows are known, and settle the counters."""
+        return []
+
+    def commit(self) -> None:
+        """Write what is staged; called only when the import writes."""
+
+    def reset_sequences(self) -> None:
+        """Advance the primary key sequence after explicit keys were written."""
+        if not self.plan.writes_primary_key:
+            return
+        statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
+        if statements:
+            with self.connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+
+
+# --- bulk_create -------------------------------------------------------------------------
+
+
+class BulkCreateSink(Sink):
+    """Batched ``bulk_create`` with ``ignore_conflicts`` or ``update_conflicts``."""
+
+    method = "bulk_create"
+
+    def begin(self) -> None:
+        self.checker = KeyChecker(self.plan, self.keys, self.policy, self.using)
+        self.attnames = self.plan.attnames
+        self.update_fields = self._update_fields()
+
+    def _update_fields(self) -> list[str]:
+        key_names = set(self.checker.keys[0].names) if self.checker.keys else set()
+        names = [
+            field.name
+            for field in self.plan.mapped_fields
+            if field.name not in key_names and not field.primary_key
+        ]
+        names += [field.name for field in self.plan.auto_now_fields if field.name not in names]
+        return names
+
+    def add(self, chunk: Chunk, write: bool) -> None:
+        creates, updates = self.checker.check(chunk)
+        self.created += len(creates)
+        self.updated += len(updates)
+        self.skipped = self.checker.skipped
+        if not write:
+            return
+        manager = self.model._base_manager.db_manager(self.using)
+        if creates:
+            manager.bulk_create(
+                self._instances(creates),
+                batch_size=self.batch_size,
+                # Keys were checked, but a concurrent import may have taken one since.
+                ignore_conflicts=self.policy == "skip",
+            )
+        if updates:
+            self._write_updates(manager, updates)
+
+    def _write_updates(self, manager: Any, rows: list[ConvertedRow]) -> None:
+        key = self.checker.keys[0]
+        # One statement must not touch a row twice (PostgreSQL refuses): last wins.
+        latest: dict[tuple[Any, ...], ConvertedRow] = {}
+        for row in rows:
+            latest[key.value(row[1])] = row  # type: ignore[index]
+        instances = self._instances(list(latest.values()))
+        if not self.update_fields:
+            manager.bulk_create(instances, batch_size=self.batch_size, ignore_conflicts=True)
+            return
+        features = self.connection.features
+        kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": self.update_fields}
+        if features.supports_update_conflicts_with_target:
+            kwargs["unique_fields"] = list(key.names)
+        manager.bulk_create(instances, batch_size=self.batch_size, **kwargs)
+
+    def _instances(self, rows: list[ConvertedRow]) -> list[models.Model]:
+        model = self.model
+        attnames = self.attnames
+        return [model(**dict(zip(attnames, values, strict=True))) for _row, values in rows]
+
+    def commit(self) -> None:
+        self.reset_sequences()
+
+
+# --- COPY --------------------------------------------------------------------------------
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+
+
+def _text(value: Any) -> str:
+    text = str(value)
+    if _NEEDS_ESCAPE(text):
+        return text.translate(_ESCAPES)
+    return text
+
+
+def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
+    """Return a function writing a non-NULL value of ``field`` in COPY text format."""
+    kind = field.get_internal_type()
+    if kind in ("BooleanField", "NullBooleanField"):
+        return lambda value: "t" if value else "f"
+    if kind in ("DateField", "DateTimeField", "TimeField"):
+        return lambda value: value.isoformat()
+    if kind == "DurationField":
+        return lambda value: "%d days %d seconds %d microseconds" % (
+            value.days,
+            value.seconds,
+            value.microseconds,
+        )
+    if kind == "JSONField":
+        encoder = getattr(field, "encoder", None)
+        return lambda value: _text(json.dumps(value, cls=encoder))
+    if kind == "BinaryField":
+        return lambda value: "\\\\x" + bytes(value).hex()
+    if kind in ("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
+                "PositiveBigIntegerField", "PositiveSmallIntegerField", "AutoField",
+                "BigAutoField", "SmallAutoField", "DecimalField", "FloatField", "UUIDField"):
+        return str
+    if field.is_relation:
+        return _copy_formatter(field.target_field)  # type: ignore[union-attr]
+    return _text
+
+
+def _quote(connection: Any, name: str) -> str:
+    return connection.ops.quote_name(name)  # type: ignore[no-any-return]
+
+
+class _ChunkReader:
+    """A file-like view of text chunks, for psycopg2's ``copy_expert``."""
+
+    def __init__(self, chunks: Iterable[str]):
+        self._chunks: Iterator[str] = iter(chunks)
+        self._buffer = ""
+
+    def read(self, size: int = -1) -> str:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            data, self._buffer = self._buffer, ""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    readline = read
+
+
+class CopySink(Sink):
+    """PostgreSQL ``COPY FROM STDIN`` (psycopg2 and psycopg 3), straight or staged.
+
+    Rows are copied chunk by chunk, so that the foreign-key lookups of the next chunk can
+    run on the same connection between two ``COPY`` statements (a connection feeding a
+    ``COPY`` cannot run another query).
+    """
+
+    method = "copy"
+
+    def begin(self) -> None:
+        connection = self.connection
+        self.staged = bool(self.keys)
+        self.formatters = [_copy_formatter(field) for field in self.plan.fields]
+        self.table = _quote(connection, self.model._meta.db_table)
+        self.columns = [_quote(connection, field.column) for field in self.plan.fields]
+        self.staged_rows = 0
+        self.invalid_rows: set[int] = set()
+        if self.staged:
+            self.stage = _quote(connection, "bulk_admin_stage_%s" % uuid.uuid4().hex[:12])
+            row_column = _quote(connection, ROW_COLUMN)
+            with connection.cursor() as cursor:
+                # Same column types as the table, without its indexes or constraints.
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA"
+                    % (self.stage, ", ".join(self.columns), self.table)
+                )
+                cursor.execute("ALTER TABLE %s ADD COLUMN %s integer" % (self.stage, row_column))
+            self.copy_sql = "COPY %s (%s) FROM STDIN" % (
+                self.stage,
+                ", ".join([*self.columns, row_column]),
+            )
+        else:
+            self.copy_sql = "COPY %s (%s) FROM STDIN" % (self.table, ", ".join(self.columns))
+
+    def _lines(self, rows: list[ConvertedRow]) -> str:
+        formatters = self.formatters
+        pairs = list(enumerate(formatters))
+        staged = self.staged
+        lines = []
+        for row_number, values in rows:
+            cells = ["\\N" if values[i] is None else fmt(values[i]) for i, fmt in pairs]
+            if staged:
+                cells.append(str(row_number))
+            lines.append("\t".join(cells))
+        lines.append("")
+        return "\n".join(lines)
+
+    def add(self, chunk: Chunk, write: bool) -> None:
+        if not chunk.rows:
+            return
+        if self.staged:
+            self._copy(self._lines(chunk.rows))
+            self.staged_rows += len(chunk.rows)
+            return
+        # No key to check: every valid row is created.
+        self.created += len(chunk.rows)
+        if write:
+            self._copy(self._lines(chunk.rows))
+
+    def _copy(self, data: str) -> None:
+        with self.connection.cursor() as cursor:
+            raw = cursor.cursor
+            if hasattr(raw, "copy_expert"):  # psycopg2
+                raw.copy_expert(self.copy_sql, _ChunkReader([data]))
+            else:  # psycopg 3
+                with raw.copy(self.copy_sql) as copy:
+                    copy.write(data)
+
+    # The checks below run once, on the whole staging table.
+
+    def _match(self, key: Key, left: str, right: str) -> str:
+        return " AND ".join(
+            "%s.%s = %s.%s" % (left, _quote(self.connection, field.column), right, _quote(self.connection, field.column))
+            for field in key.fields
+        )
+
+    def _not_null(self, key: Key, alias: str) -> str:
+        return " AND ".join(
+            "%s.%s IS NOT NULL" % (alias, _quote(self.connection, field.column)) for field in key.fields
+        )
+
+    def _key_columns(self, key: Key, alias: str) -> str:
+        return ", ".join("%s.%s" % (alias, _quote(self.connection, field.column)) for field in key.fields)
+
+    def _repeats_sql(self, key: Key, select: str) -> str:
+        row = _quote(self.connection, ROW_COLUMN)
+        return (
+            "SELECT %(select)s FROM (SELECT s.ctid AS tid, s.%(row)s AS row_number, %(cols)s, "
+            "first_value(s.%(row)s) OVER w AS first_row, row_number() OVER w AS n "
+            "FROM %(stage)s s WHERE %(not_null)s WINDOW w AS (PARTITION BY %(cols)s ORDER BY s.%(row)s)) r "
+            "WHERE r.n > 1"
+        ) % {
+            "select": select,
+            "row": row,
+            "cols": self._key_columns(key, "s"),
+            "stage": self.stage,
+            "not_null": self._not_null(key, "s"),
+        }
+
+    def finish(self, write: bool) -> list[RowError]:
+        if not self.staged:
+            return []
+        errors: list[RowError] = []
+        with self.connection.cursor() as cursor:
+            if self.policy == "skip":
+                for key in self.keys:
+                    cursor.execute(
+                        "DELETE FROM %s s USING %s t WHERE %s" % (self.stage, self.table, self._match(key, "s", "t"))
+                    )
+                    self.skipped += cursor.rowcount
+                    cursor.execute(
+                        "DELETE FROM %s WHERE ctid IN (%s)" % (self.stage, self._repeats_sql(key, "r.tid"))
+                    )
+                    self.skipped += cursor.rowcount
+                self.created = self.staged_rows - self.skipped
+            elif self.policy == "error":
+                errors = self._taken_key_errors(cursor)
+                self.invalid_rows = {error.row for error in errors if error.row is not None}
+                self.created = self.staged_rows - len(self.invalid_rows)
+            else:
+                key = self.keys[0]
+                cursor.execute(
+                    "SELECT count(*) FROM %(stage)s s WHERE NOT (%(not_null)s)" % {
+                        "stage": self.stage, "not_null": self._not_null(key, "s")}
+                )
+                null_keys = cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT count(*) FROM (SELECT DISTINCT %(cols)s FROM %(stage)s s WHERE %(not_null)s "
+                    "AND NOT EXISTS (SELECT 1 FROM %(table)s t WHERE %(match)s)) d"
+                    % {
+                        "cols": self._key_columns(key, "s"),
+                        "stage": self.stage,
+                        "not_null": self._not_null(key, "s"),
+                        "table": self.table,
+                        "match": self._match(key, "s", "t"),
+                    }
+                )
+                self.created = null_keys + cursor.fetchone()[0]
+                self.updated = self.staged_rows - self.created
+        return errors
+
+    def _taken_key_errors(self, cursor: Any) -> list[RowError]:
+        errors: list[RowError] = []
+        row = _quote(self.connection, ROW_COLUMN)
+        for key in self.keys:
+            cursor.execute(
+                "SELECT s.%s, %s FROM %s s JOIN %s t ON %s"
+                % (row, self._key_columns(key, "s"), self.stage, self.table, self._match(key, "s", "t"))
+            )
+            for found in cursor.fetchall():
+                errors.append(key_error(self.model, key, found[1:], found[0], None))
+            cursor.execute(
+                self._repeats_sql(key, "r.row_number, r.first_row, %s" % self._key_columns(key, "r"))
+            )
+            for found in cursor.fetchall():
+                errors.append(key_error(self.model, key, found[2:], found[0], found[1]))
+        return errors
+
+    def commit(self) -> None:
+        if self.staged:
+            self._move_staged_rows()
+        self.reset_sequences()
+
+    def _move_staged_rows(self) -> None:
+        columns = ", ".join(self.columns)
+        selected = ", ".join("s.%s" % column for column in self.columns)
+        row = _quote(self.connection, ROW_COLUMN)
+        key = self.keys[0]
+        order = self._key_columns(key, "s")
+        with self.connection.cursor() as cursor:
+            if self.invalid_rows:
+                cursor.execute(
+                    "DELETE FROM %s WHERE %s = ANY(%%s)" % (self.stage, row), [sorted(self.invalid_rows)]
+                )
+            if self.policy != "update":
+                # Rows sorted by the key go into the key's index much faster than in file order.
+                conflict = " ON CONFLICT DO NOTHING" if self.policy == "skip" else ""
+                cursor.execute(
+                    "INSERT INTO %s (%s) SELECT %s FROM %s s ORDER BY %s%s"
+                    % (self.table, columns, selected, self.stage, order, conflict)
+                )
+                return
+            targets = ", ".join(_quote(self.connection, field.column) for field in key.fields)
+            update_columns = [
+                _quote(self.connection, field.column)
+                for field in [*self.plan.mapped_fields, *self.plan.auto_now_fields]
+                if field not in key.fields and not field.primary_key
+            ]
+            if update_columns:
+                action = "DO UPDATE SET " + ", ".join("%s = EXCLUDED.%s" % (c, c) for c in update_columns)
+            else:
+                action = "DO NOTHING"
+            # The last occurrence of a key in the file wins; one statement may not touch a
+            # row twice.
+            cursor.execute(
+                "INSERT INTO %(table)s (%(columns)s) SELECT %(selected)s FROM ("
+                "SELECT DISTINCT ON (%(order)s) * FROM %(stage)s s WHERE %(not_null)s "
+                "ORDER BY %(order)s, s.%(row)s DESC) s ORDER BY %(order)s "
+                "ON CONFLICT (%(targets)s) %(action)s"
+                % {
+                    "table": self.table,
+                    "columns": columns,
+                    "selected": selected,
+                    "order": order,
+                    "stage": self.stage,
+                    "not_null": self._not_null(key, "s"),
+                    "row": row,
+                    "targets": targets,
+                    "action": action,
+                }
+            )
+            cursor.execute(
+                "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE NOT (%s)"
+                % (self.table, columns, selected, self.stage, self._not_null(key, "s"))
+            )
+
+
+SINKS: dict[str, type[Sink]] = {"copy": CopySink, "bulk_create": BulkCreateSink}
+
+
+def choose_sink(name: str, using: str) -> type[Sink]:
+    """Return the sink class for ``name`` (``auto``, ``copy`` or ``bulk_create``)."""
+    from django.utils.translation import gettext as _
+
+    from bulk_admin.exceptions import OptionError
+
+    vendor = connections[using].vendor
+    if name in ("auto", "", None):
+        name = "copy" if vendor == "postgresql" else "bulk_create"
+    if name not in SINKS:
+        raise OptionError(
+            _("Unknown write method “%(name)s”; use auto, copy or bulk_create.") % {"name": name}
+        )
+    if name == "copy" and vendor != "postgresql":
+        raise OptionError(_("COPY needs PostgreSQL; the database “%(alias)s” is %(vendor)s.") % {
+            "alias": using, "vendor": vendor})
+    return SINKS[name]
+

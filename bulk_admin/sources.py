@@ -1,0 +1,519 @@
+"""Stage 1, read: open an upload and yield its rows lazily.
+
+A source gives the header (row 1) and then ``(row_number, cells)`` pairs, where
+``row_number`` is the number the user sees in the spreadsheet. Fully blank rows are not
+yielded but keep their number. Every problem with the file itself ends in a
+:class:`~bulk_admin.exceptions.SourceError` whose message a spreadsheet user can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from typing import IO, Any, Literal
+
+from django.utils.translation import gettext as _
+
+from bulk_admin.conf import conf
+from bulk_admin.exceptions import SourceError
+from bulk_admin.results import FileInfo
+
+Row = tuple[int, list[Any]]
+FileLike = IO[bytes]
+FormatName = Literal["auto", "csv", "xlsx"]
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_SIZE = 64 * 1024
+_READ_SIZE = 1024 * 1024
+# Bytes that start files people rename to .csv by mistake.
+_BINARY_SIGNATURES = {
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"%PDF": "PDF document",
+    b"\xd0\xcf\x11\xe0": "legacy Excel (.xls) or other OLE document",
+}
+_UNSUPPORTED_EXTENSIONS = {
+    ".xls": "legacy Excel (.xls)",
+    ".ods": "OpenDocument spreadsheet (.ods)",
+    ".numbers": "Apple Numbers",
+    ".json": "JSON",
+    ".xml": "XML",
+    ".parquet": "Parquet",
+}
+
+
+class Source:
+    """Base class of the file readers.
+
+    Subclasses set ``info`` (a :class:`FileInfo`) once the header is read and
+    implement :meth:`rows`. A source may be iterated once.
+    """
+
+    info: FileInfo
+
+    @property
+    def headers(self) -> list[str]:
+        return self.info.headers
+
+    def rows(self) -> Iterator[Row]:
+        """Yield ``(row_number, cells)`` for each data row, skipping fully blank rows."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file; called by the importer whatever happens."""
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_blank(cells: list[Any]) -> bool:
+    for cell in cells:
+        if cell is None:
+            continue
+        if isinstance(cell, str):
+            if cell.strip():
+                return False
+        else:
+            return False
+    return True
+
+
+def _clean_header(cells: list[Any]) -> list[str]:
+    headers = []
+    for cell in cells:
+        if cell is None:
+            headers.append("")
+        elif isinstance(cell, float) and cell.is_integer():
+            headers.append(str(int(cell)))
+        else:
+            headers.append(str(cell).strip())
+    while headers and not headers[-1]:
+        headers.pop()
+    return headers
+
+
+def _check_limits(row_number: int, cells: list[Any], rows_read: int) -> None:
+    max_rows = conf.MAX_ROWS
+    if max_rows and rows_read > max_rows:
+        raise SourceError(
+            _("The file has more than %(max)d data rows, the most this site accepts.")
+            % {"max": max_rows}
+        )
+    max_cell = conf.MAX_CELL_SIZE
+    for index, cell in enumerate(cells):
+        if isinstance(cell, str) and len(cell) > max_cell:
+            raise SourceError(
+                _(
+                    "Row %(row)d, column %(column)d holds %(size)d characters; "
+                    "the most this site accepts in one cell is %(max)d."
+                )
+                % {"row": row_number, "column": index + 1, "size": len(cell), "max": max_cell}
+            )
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def detect_encoding(file: FileLike) -> str:
+    """Return ``utf-8-sig``, ``utf-8`` or a legacy 8-bit encoding for ``file``.
+
+    The whole file is checked with an incremental decoder (a fast, constant-memory pass),
+    because a single accented byte may stand on the last line of a long file.
+    """
+    file.seek(0)
+    head = file.read(3)
+    file.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen_cp1252_gaps = False
+    is_utf8 = True
+    while True:
+        block = file.read(_READ_SIZE)
+        if not block:
+            break
+        if is_utf8:
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                is_utf8 = False
+        if not is_utf8 and any(byte in block for byte in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+            seen_cp1252_gaps = True
+            break
+    if is_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    file.seek(0)
+    if is_utf8:
+        return "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
+    # cp1252 is what Excel writes on Western Windows; it leaves five bytes undefined,
+    # and a file using them can only be latin-1.
+    return "latin-1" if seen_cp1252_gaps else "cp1252"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Return the delimiter among ``, ; tab |`` that splits ``sample`` most consistently."""
+    lines = sample.splitlines()
+    if len(sample) >= _SAMPLE_SIZE and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample may be cut
+    lines = [line for line in lines[:50] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        header_width = counts[0]
+        consistent = sum(1 for count in counts if count == header_width)
+        score = (consistent, header_width, -DELIMITERS.index(delimiter))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+class CsvSource(Source):
+    """Read a delimited text file, streamed through a text wrapper."""
+
+    def __init__(self, file: FileLike, *, encoding: str = "auto", delimiter: str = "auto"):
+        self._file = file
+        if encoding in ("", "auto", None):
+            encoding = detect_encoding(file)
+        else:
+            try:
+                encoding = codecs.lookup(encoding).name
+            except LookupError:
+                raise SourceError(_("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}) from None
+        file.seek(0)
+        self._text = io.TextIOWrapper(file, encoding=encoding, errors="strict", newline="")
+        try:
+            sample = self._text.read(_SAMPLE_SIZE)
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                _("The file is not valid %(encoding)s text: %(error)s")
+                % {"encoding": encoding, "error": exc.reason}
+            ) from None
+        if "\x00" in sample:
+            raise SourceError(_("The file is not a text (CSV) file: it contains binary data."))
+        if delimiter in ("", "auto", None):
+            delimiter = sniff_delimiter(sample)
+        elif delimiter in ("\\t", "tab", "TAB"):
+            delimiter = "\t"
+        elif len(delimiter) != 1:
+            raise SourceError(
+                _("The delimiter must be one character, not “%(delimiter)s”.") % {"delimiter": delimiter}
+            )
+        self._text.seek(0)
+        # The csv module's own cell limit would fail with an unclear message; our own
+        # limit is checked per row instead.
+        csv.field_size_limit(max(conf.MAX_CELL_SIZE + 1, 131072))
+        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
+        self._record = 0
+        header: list[str] = []
+        for cells in self._records():
+            header = _clean_header(cells)
+            break
+        self.info = FileInfo(
+            format="csv", headers=header, encoding=encoding, delimiter=delimiter
+        )
+        _check_width(header)
+
+    def _records(self) -> Iterator[list[str]]:
+        try:
+            for cells in self._reader:
+                self._record += 1
+                yield cells
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                _("Row %(row)d is not valid %(encoding)s text (%(error)s). Choose the file's encoding.")
+                % {"row": self._record + 1, "encoding": self._text.encoding, "error": exc.reason}
+            ) from None
+        except csv.Error as exc:
+            raise SourceError(
+                _("Row %(row)d cannot be read as CSV: %(error)s") % {"row": self._record + 1, "error": exc}
+            ) from None
+
+    def rows(self) -> Iterator[Row]:
+        read = 0
+        for cells in self._records():
+            if not cells or _is_blank(cells):
+                continue
+            read += 1
+            _check_limits(self._record, cells, read)
+            yield self._record, cells
+
+    def close(self) -> None:
+        try:
+            self._text.detach()
+        except ValueError:
+            pass
+
+
+def _check_width(header: list[str]) -> None:
+    if len(header) > conf.MAX_COLUMNS:
+        raise SourceError(
+            _("The file has %(count)d columns; the most this site accepts is %(max)d.")
+            % {"count": len(header), "max": conf.MAX_COLUMNS}
+        )
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def _check_xlsx_archive(file: FileLike) -> None:
+    """Refuse archives that are not XLSX or that would inflate beyond the limit."""
+    file.seek(0)
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = set(archive.namelist())
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise SourceError(_("The file is not a valid XLSX workbook (the archive is damaged).")) from None
+    finally:
+        file.seek(0)
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        if "content.xml" in names and "mimetype" in names:
+            raise SourceError(
+                _("OpenDocument spreadsheets (.ods) are not supported. Save the file as XLSX or CSV.")
+            )
+        raise SourceError(_("The file is a ZIP archive but not an XLSX workbook."))
+    limit = conf.MAX_XLSX_UNCOMPRESSED
+    if limit and total > limit:
+        raise SourceError(
+            _(
+                "The workbook would unpack to %(size)d MB, more than the %(max)d MB this site "
+                "accepts. Save it as CSV instead."
+            )
+            % {"size": total // (1024 * 1024), "max": limit // (1024 * 1024)}
+        )
+
+
+def _choose_sheet(names: list[str], sheet: str | int | None) -> str:
+    if sheet is None or sheet == "":
+        if not names:
+            raise SourceError(_("The workbook has no sheet."))
+        return names[0]
+    if isinstance(sheet, str) and sheet in names:
+        return sheet
+    if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()):
+        index = int(sheet)
+        # Sheet numbers are 1-based for users, like Excel's tab order.
+        if 1 <= index <= len(names):
+            return names[index - 1]
+    raise SourceError(
+        _("The workbook has no sheet “%(sheet)s”. Its sheets are: %(names)s.")
+        % {"sheet": sheet, "names": ", ".join(names)}
+    )
+
+
+class XlsxSource(Source):
+    """Read one sheet of an XLSX workbook, keeping typed cells typed.
+
+    python-calamine is used when installed (about six times faster than openpyxl, see
+    docs/performance.md); openpyxl's read-only mode otherwise. Formulas give their cached
+    values, never their text.
+    """
+
+    def __init__(self, file: FileLike, *, sheet: str | int | None = None, reader: str | None = None):
+        _check_xlsx_archive(file)
+        reader = reader or conf.XLSX_READER
+        if reader == "auto":
+            try:
+                import python_calamine  # noqa: F401
+            except ImportError:
+                reader = "openpyxl"
+            else:
+                reader = "calamine"
+        self._file = file
+        self._workbook: Any = None
+        if reader == "calamine":
+            self._iter, name = self._open_calamine(file, sheet)
+        elif reader == "openpyxl":
+            self._iter, name = self._open_openpyxl(file, sheet)
+        else:
+            raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
+        self.reader = reader
+        header: list[str] = []
+        self._record = 0
+        for cells in self._records():
+            header = _clean_header(cells)
+            break
+        self.info = FileInfo(format="xlsx", headers=header, sheet=name)
+        _check_width(header)
+
+    def _open_calamine(self, file: FileLike, sheet: str | int | None) -> tuple[Iterator[list[Any]], str]:
+        import python_calamine
+
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(file)
+            name = _choose_sheet(list(workbook.sheet_names), sheet)
+            data = workbook.get_sheet_by_name(name)
+        except SourceError:
+            raise
+        except Exception as exc:  # calamine raises its own error types, and some plain ones
+            raise SourceError(
+                _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
+            ) from None
+        self._workbook = workbook
+        # calamine starts at the first used cell; row numbers must start at row 1.
+        start_row = (data.start or (0, 0))[0]
+        iterator = iter(data.iter_rows())
+
+        def rows() -> Iterator[list[Any]]:
+            for _blank in range(start_row):
+                yield []
+            yield from iterator
+
+        return rows(), name
+
+    def _open_openpyxl(self, file: FileLike, sheet: str | int | None) -> tuple[Iterator[list[Any]], str]:
+        import openpyxl
+
+        try:
+            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+            name = _choose_sheet(list(workbook.sheetnames), sheet)
+            worksheet = workbook[name]
+            # A <dimension> written by another program may lie about the sheet's size.
+            worksheet.reset_dimensions()
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(
+                _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
+            ) from None
+        self._workbook = workbook
+        return (list(row) for row in worksheet.iter_rows(values_only=True)), name
+
+    def _records(self) -> Iterator[list[Any]]:
+        try:
+            for cells in self._iter:
+                self._record += 1
+                yield cells
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(
+                _("Row %(row)d of the workbook cannot be read: %(error)s")
+                % {"row": self._record + 1, "error": exc}
+            ) from None
+
+    def rows(self) -> Iterator[Row]:
+        read = 0
+        for cells in self._records():
+            if not cells or _is_blank(cells):
+                continue
+            read += 1
+            _check_limits(self._record, cells, read)
+            yield self._record, cells
+
+    def close(self) -> None:
+        if self._workbook is not None and hasattr(self._workbook, "close"):
+            try:
+                self._workbook.close()
+            except Exception:  # closing is best effort; the data was read already
+                pass
+
+
+# --- choosing a source -------------------------------------------------------------------
+
+
+def detect_format(file: FileLike, name: str | None = None) -> str:
+    """Return ``"csv"`` or ``"xlsx"`` for ``file``, or raise a SourceError."""
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if not head:
+        raise SourceError(_("The file is empty."))
+    extension = os.path.splitext(name or "")[1].lower()
+    if head.startswith(b"PK\x03\x04"):
+        if extension == ".ods":
+            raise SourceError(
+                _("OpenDocument spreadsheets (.ods) are not supported. Save the file as XLSX or CSV.")
+            )
+        return "xlsx"
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if head.startswith(signature):
+            raise SourceError(
+                _("The file is a %(kind)s, not a CSV or XLSX spreadsheet.") % {"kind": kind}
+            )
+    if extension in _UNSUPPORTED_EXTENSIONS:
+        raise SourceError(
+            _("%(kind)s files are not supported. Save the file as XLSX or CSV.")
+            % {"kind": _UNSUPPORTED_EXTENSIONS[extension]}
+        )
+    return "csv"
+
+
+def open_source(
+    file: FileLike | str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    format: str = "auto",
+    encoding: str = "auto",
+    delimiter: str = "auto",
+    sheet: str | int | None = None,
+) -> Source:
+    """Open ``file`` (a path or a binary file object) and return its source.
+
+    ``name`` is the original file name, used to recognise formats by extension.
+    """
+    if isinstance(file, (str, os.PathLike)):
+        path = os.fspath(file)
+        name = name or path
+        try:
+            handle: FileLike = open(path, "rb")  # noqa: SIM115 (closed by the source)
+        except FileNotFoundError:
+            raise SourceError(_("No file at “%(path)s”.") % {"path": path}) from None
+        except IsADirectoryError:
+            raise SourceError(_("“%(path)s” is a directory, not a file.") % {"path": path}) from None
+        except OSError as exc:
+            raise SourceError(
+                _("The file “%(path)s” cannot be opened: %(error)s") % {"path": path, "error": exc.strerror}
+            ) from None
+        owned = True
+    else:
+        handle = file
+        owned = False
+    try:
+        if format in ("auto", "", None):
+            format = detect_format(handle, name)
+        elif format not in ("csv", "xlsx"):
+            raise SourceError(
+                _("Unknown format “%(format)s”; use csv or xlsx.") % {"format": format}
+            )
+        else:
+            detect_format(handle, None) if format == "csv" else None
+        source: Source
+        if format == "xlsx":
+            source = XlsxSource(handle, sheet=sheet)
+        else:
+            if sheet not in (None, ""):
+                raise SourceError(_("A sheet can only be chosen in an XLSX workbook."))
+            source = CsvSource(handle, encoding=encoding, delimiter=delimiter)
+    except BaseException:
+        if owned:
+            handle.close()
+        raise
+    if owned:
+        _close = source.close
+
+        def close() -> None:
+            _close()
+            handle.close()
+
+        source.close = close  # type: ignore[method-assign]
+    if not source.headers:
+        source.close()
+        raise SourceError(_("The file has no header row: its first row is empty."))
+    return source

@@ -1,0 +1,72 @@
+import uuid
+
+from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    email = models.EmailField(blank=True)
+    born = models.DateField(null=True, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Book(models.Model):
+    """One field of each kind the importer converts."""
+
+    class Genre(models.TextChoices):
+        FICTION = "fiction", "Fiction"
+        HISTORY = "history", "History"
+        SCIENCE = "science", "Science"
+
+    isbn = models.CharField("ISBN", max_length=13, unique=True)
+    title = models.CharField(max_length=200)
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, null=True, blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    published = models.DateField("publication date", null=True, blank=True)
+    in_stock = models.BooleanField(default=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    rating = models.FloatField(null=True, blank=True)
+    genre = models.CharField(max_length=20, choices=Genre.choices, blank=True)
+    website = models.URLField(blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    uid = models.UUIDField(default=uuid.uuid4)
+    notes = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.title
+
+
+class Event(models.Model):
+    """No unique key: every row is created, duplicates allowed."""
+
+    name = models.CharField(max_length=100)
+    starts = models.DateTimeField()
+    duration = models.DurationField(null=True, blank=True)
+    at = models.TimeField(null=True, blank=True)
+    attendees = models.IntegerField(default=0)
+    ref = models.UUIDField(null=True, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Review(models.Model):
+    """A composite key: one review per (book, reviewer)."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, to_field="isbn")
+    reviewer = models.CharField(max_length=50)
+    stars = models.SmallIntegerField()
+    text = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["book", "reviewer"], name="one_review_per_reviewer"),
+            models.CheckConstraint(condition=models.Q(stars__gte=0), name="stars_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} on {self.book_id}"
