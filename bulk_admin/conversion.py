@@ -16,7 +16,7 @@ import datetime
 import decimal
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
@@ -353,14 +353,15 @@ def _is_text(field: models.Field) -> bool:  # type: ignore[type-arg]
     return _BY_TYPE.get(field.get_internal_type()) is _text_converter
 
 
-def build_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def build_converter(field: models.Field, base: Converter | None = None) -> Converter:  # type: ignore[type-arg]
     """Return a function converting one non-empty cell for ``field``.
 
     It returns the Python value or raises ValidationError; validators and choices of
-    ``field`` run on the result.
+    ``field`` run on the result. ``base`` replaces the built-in conversion.
     """
     factory = _BY_TYPE.get(field.get_internal_type(), _generic_converter)
-    base = factory(field)
+    if base is None:
+        base = factory(field)
     validators = list(field.validators)
     choices = None
     if field.choices:
@@ -447,6 +448,17 @@ class Chunk:
     errors: list[RowError] = dataclass_field(default_factory=list)
     invalid: int = 0
 
+    def reject(self, row_number: int, message: str, *, column: str | None = None, field: str | None = None,
+               value: Any = None) -> None:
+        """Move row ``row_number`` out of the valid rows, reporting ``message`` for it."""
+        before = len(self.rows)
+        self.rows = [row for row in self.rows if row[0] != row_number]
+        if len(self.rows) != before:
+            self.invalid += 1
+        self.errors.append(
+            RowError(row=row_number, column=column, field=field, value=display_value(value), message=message)
+        )
+
 
 class Plan:
     """Compiled conversion of one mapping; turns source rows into complete rows.
@@ -456,7 +468,14 @@ class Plan:
     auto-incremented primary key is left to the database.
     """
 
-    def __init__(self, mapping: FileMapping, *, using: str, now: datetime.datetime | None = None):
+    def __init__(
+        self,
+        mapping: FileMapping,
+        *,
+        using: str,
+        now: datetime.datetime | None = None,
+        converters: Mapping[str, Converter] | None = None,
+    ):
         self.mapping = mapping
         self.model = mapping.model
         self.using = using
@@ -477,7 +496,7 @@ class Plan:
                 _Column(
                     position=position,
                     mapping=column,
-                    convert=build_converter(value_field),
+                    convert=build_converter(value_field, (converters or {}).get(target.field.name)),
                     empty=empty_rule(target.field),
                 )
             )

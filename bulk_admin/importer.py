@@ -75,7 +75,17 @@ class ImportOptions:
     aliases: Mapping[str, str] | None = None
     fk_lookups: Mapping[str, str] | None = None
     max_errors: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    converters: Mapping[str, Callable[[Any], Any]] | None = None
+    """``{field name: function}`` replacing the built-in conversion of a non-empty cell.
+
+    The function returns the Python value or raises ``ValidationError``; the field's
+    validators and choices still run on its result.
+    """
+    chunk_hooks: Sequence[Callable[[Any], None]] = ()
+    """Functions called with each converted :class:`~bulk_admin.conversion.Chunk`, before it
+    is checked and written: the batch replacement for per-row hooks. A hook may change
+    ``chunk.rows`` values in place, or move rows out with ``chunk.reject(row, message)``.
+    """
 
 
 def get_model(label: str | type[models.Model]) -> type[models.Model]:
@@ -154,7 +164,7 @@ class Importer:
         sink_class = choose_sink(options.sink, self.using)
         with self.open() as source:
             mapping = self.build_mapping(source.headers)
-            plan = Plan(mapping, using=self.using)
+            plan = Plan(mapping, using=self.using, converters=options.converters)
             keys = resolve_keys(plan, options.keys, options.on_conflict)
             sink = sink_class(
                 plan,
@@ -206,6 +216,8 @@ class Importer:
             for rows in _chunks(source.rows(), chunk_size):
                 tick = time.monotonic()
                 chunk = plan.convert(rows)
+                for hook in options.chunk_hooks:
+                    hook(chunk)
                 state.rows += len(rows)
                 state.read_time += time.monotonic() - tick
                 tick = time.monotonic()
