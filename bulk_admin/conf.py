@@ -54,6 +54,21 @@ class Settings:
         return int(self._get("MAX_ERRORS", 0))
 
     @property
+    def MAX_STORED_ERRORS(self) -> int:
+        """Errors an admin import job keeps for its preview and rejects download."""
+        return int(self._get("MAX_STORED_ERRORS", 200_000))
+
+    @property
+    def CACHE(self) -> str:
+        """Cache alias holding the progress and cancel flag of running admin imports."""
+        return str(self._get("CACHE", "default"))
+
+    @property
+    def TASK_BACKEND(self) -> str:
+        """Task backend alias the admin enqueues validations and commits on."""
+        return str(self._get("TASK_BACKEND", "default"))
+
+    @property
     def XLSX_READER(self) -> str:
         """``"auto"`` (python-calamine when installed), ``"calamine"`` or ``"openpyxl"``."""
         return str(self._get("XLSX_READER", "auto"))

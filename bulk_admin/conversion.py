@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
@@ -149,12 +150,14 @@ def _float_converter(field: models.Field) -> Converter:  # type: ignore[type-arg
     def convert(value: Any) -> float:
         if isinstance(value, bool):
             raise _invalid(field, "invalid", value)
-        if isinstance(value, (int, float)):
-            return float(value)
         try:
-            return float(str(value).strip())
-        except ValueError:
+            number = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+        except (ValueError, OverflowError):
             raise _invalid(field, "invalid", value) from None
+        # inf and NaN are not numbers a spreadsheet holds, and MySQL cannot store them.
+        if not math.isfinite(number):
+            raise _invalid(field, "invalid", value)
+        return number
 
     return convert
 
@@ -213,14 +216,15 @@ def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
 
 def _aware(value: datetime.datetime, field: models.Field, original: Any) -> datetime.datetime:  # type: ignore[type-arg]
     if settings.USE_TZ and timezone.is_naive(value):
-        try:
-            return timezone.make_aware(value)
-        except Exception:
-            # A wall-clock time that does not exist or is ambiguous at a DST change.
+        zone = timezone.get_current_timezone()
+        # A wall-clock time that does not exist or is ambiguous at a DST change: zoneinfo
+        # raises nothing, it would silently shift the first and pick one of the second.
+        if zone.utcoffset(value) != zone.utcoffset(value.replace(fold=1 - value.fold)):
             raise ValidationError(
                 _("“%(value)s” does not exist or is ambiguous in the time zone %(zone)s.")
                 % {"value": original, "zone": timezone.get_current_timezone_name()}
-            ) from None
+            )
+        return timezone.make_aware(value, zone)
     if not settings.USE_TZ and timezone.is_aware(value):
         return timezone.make_naive(value)
     return value
@@ -447,6 +451,9 @@ class Chunk:
     rows: list[ConvertedRow] = dataclass_field(default_factory=list)
     errors: list[RowError] = dataclass_field(default_factory=list)
     invalid: int = 0
+    skipped: int = 0
+    plan: Plan | None = None
+    """The plan that converted the rows: ``plan.fields`` names the values of each row."""
 
     def reject(self, row_number: int, message: str, *, column: str | None = None, field: str | None = None,
                value: Any = None) -> None:
@@ -458,6 +465,13 @@ class Chunk:
         self.errors.append(
             RowError(row=row_number, column=column, field=field, value=display_value(value), message=message)
         )
+
+    def skip(self, *row_numbers: int) -> None:
+        """Move rows ``row_numbers`` out of the valid rows without writing them; count them skipped."""
+        skipped = set(row_numbers)
+        before = len(self.rows)
+        self.rows = [row for row in self.rows if row[0] not in skipped]
+        self.skipped += before - len(self.rows)
 
 
 class Plan:
@@ -475,6 +489,7 @@ class Plan:
         using: str,
         now: datetime.datetime | None = None,
         converters: Mapping[str, Converter] | None = None,
+        empty_cells: Mapping[str, Callable[[], Any]] | None = None,
     ):
         self.mapping = mapping
         self.model = mapping.model
@@ -497,7 +512,7 @@ class Plan:
                     position=position,
                     mapping=column,
                     convert=build_converter(value_field, (converters or {}).get(target.field.name)),
-                    empty=empty_rule(target.field),
+                    empty=(empty_cells or {}).get(target.field.name) or empty_rule(target.field),
                 )
             )
             if target.is_relation:
@@ -547,7 +562,7 @@ class Plan:
 
     def convert(self, rows: Sequence[Row]) -> Chunk:
         """Convert ``rows`` and resolve their foreign keys; return the chunk."""
-        chunk = Chunk()
+        chunk = Chunk(plan=self)
         width = self.width
         template = [None] * width
         for position, value in self._constant_fills:

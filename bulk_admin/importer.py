@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import IO, Any
 
@@ -84,8 +84,17 @@ class ImportOptions:
     chunk_hooks: Sequence[Callable[[Any], None]] = ()
     """Functions called with each converted :class:`~bulk_admin.conversion.Chunk`, before it
     is checked and written: the batch replacement for per-row hooks. A hook may change
-    ``chunk.rows`` values in place, or move rows out with ``chunk.reject(row, message)``.
+    ``chunk.rows`` values in place, or move rows out with ``chunk.reject(row, message)``
+    (an invalid row) or ``chunk.skip(row)`` (a skipped row); ``chunk.plan.fields`` names
+    the values of each row.
     """
+    empty_cells: Mapping[str, Callable[[], Any]] | None = None
+    """``{field name: function}`` giving the value of an empty cell of that field, in place
+    of the field's own rule (NULL, ``""`` or the model default)."""
+    header_hook: Callable[[list[str]], Mapping[str, Any]] | None = None
+    """Function called with the file's header once it is read; the options it returns
+    replace these for the rest of the import (a mapping and keys that depend on which
+    columns the file has, for instance)."""
 
 
 def get_model(label: str | type[models.Model]) -> type[models.Model]:
@@ -125,6 +134,7 @@ class Importer:
         self.name = name
         self.options = options or ImportOptions()
         self.progress = progress
+        self.plan: Plan | None = None
         self.using = self.options.database or router.db_for_write(self.model)
         if self.using not in connections:
             raise OptionError(_("Unknown database “%(alias)s”.") % {"alias": self.using})
@@ -163,8 +173,14 @@ class Importer:
         started = time.monotonic()
         sink_class = choose_sink(options.sink, self.using)
         with self.open() as source:
+            if options.header_hook is not None:
+                changes = dict(options.header_hook(list(source.headers)))
+                options = self.options = replace(options, header_hook=None, **changes)
             mapping = self.build_mapping(source.headers)
-            plan = Plan(mapping, using=self.using, converters=options.converters)
+            plan = Plan(
+                mapping, using=self.using, converters=options.converters, empty_cells=options.empty_cells
+            )
+            self.plan = plan
             keys = resolve_keys(plan, options.keys, options.on_conflict)
             sink = sink_class(
                 plan,
@@ -190,7 +206,7 @@ class Importer:
             rows=state.rows,
             created=sink.created,
             updated=sink.updated,
-            skipped=sink.skipped,
+            skipped=sink.skipped + state.skipped,
             invalid=state.invalid,
             errors=sorted(state.errors, key=lambda error: error.sort_key),
             mapping=mapping.as_dict(),
@@ -218,6 +234,7 @@ class Importer:
                 chunk = plan.convert(rows)
                 for hook in options.chunk_hooks:
                     hook(chunk)
+                state.skipped += chunk.skipped
                 state.rows += len(rows)
                 state.read_time += time.monotonic() - tick
                 tick = time.monotonic()
@@ -265,6 +282,7 @@ class _RunState:
     max_errors: int | None
     rows: int = 0
     invalid: int = 0
+    skipped: int = 0
     read_time: float = 0.0
     write_time: float = 0.0
     truncated: bool = False

@@ -139,18 +139,26 @@ def resolve_path(
         lookup = related._meta.get_field(lookup_name)
     except Exception:
         lookup = None
+    unique_names = ", ".join(
+        f.name for f in related._meta.concrete_fields if (f.primary_key or f.unique) and not f.is_relation
+    )
     if lookup is None or not getattr(lookup, "concrete", False) or lookup.is_relation:
         raise MappingError(
-            _("%(model)s has no field “%(field)s” to look up “%(path)s” by.")
-            % {"model": capfirst(str(related._meta.verbose_name)), "field": lookup_name, "path": path}
+            _("%(model)s has no field “%(field)s” to look up “%(path)s” by; its unique fields are: %(fields)s.")
+            % {
+                "model": capfirst(str(related._meta.verbose_name)),
+                "field": lookup_name,
+                "path": path,
+                "fields": unique_names,
+            }
         )
     if not (lookup.primary_key or lookup.unique):
         raise MappingError(
             _(
                 "“%(path)s” cannot identify one %(model)s: %(field)s is not unique. "
-                "Use a unique field of %(model)s."
+                "Use a unique field of %(model)s: %(fields)s."
             )
-            % {"path": path, "model": related._meta.verbose_name, "field": lookup_name}
+            % {"path": path, "model": related._meta.verbose_name, "field": lookup_name, "fields": unique_names}
         )
     return Target(path="%s__%s" % (field.name, lookup.name), field=field, lookup=lookup)
 
@@ -270,8 +278,11 @@ def build_mapping(
         try:
             target = resolve_path(model, path, allowed)
         except MappingError as exc:
-            hint = suggest_fields(path, allowed)
             message = str(exc)
+            name = path.partition("__")[0]
+            known = name in allowed or any(f.is_relation and f.attname == name for f in allowed.values())
+            # "Did you mean" only for a misspelt field, not for a wrong lookup of a known one.
+            hint = [] if known else suggest_fields(path, allowed)
             if hint:
                 message += " " + _("Did you mean “%(hint)s”?") % {"hint": hint[0]}
             raise MappingError(message) from None
@@ -302,9 +313,10 @@ def parse_map_options(values: Iterable[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for value in values:
         header, sep, field = value.rpartition("=")
-        if not sep or not header:
+        if not sep or not header.strip():
             raise MappingError(
                 _("“%(value)s” is not HEADER=FIELD.") % {"value": value}
             )
-        mapping[header] = field.strip()
+        # Headers are read without surrounding spaces, so "Title = title" means "Title".
+        mapping[header.strip()] = field.strip()
     return mapping

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import os
 import zipfile
 from collections.abc import Iterator
 from typing import IO, Any, Literal
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from bulk_admin.conf import conf
@@ -107,6 +109,16 @@ def _check_limits(row_number: int, cells: list[Any], rows_read: int) -> None:
             _("The file has more than %(max)d data rows, the most this site accepts.")
             % {"max": max_rows}
         )
+    if len(cells) > conf.MAX_COLUMNS:
+        # Empty (maybe styled) cells at the end of a row do not count.
+        width = len(cells)
+        while width and _is_blank(cells[width - 1 : width]):
+            width -= 1
+        if width > conf.MAX_COLUMNS:
+            raise SourceError(
+                _("Row %(row)d has %(count)d columns; the most this site accepts is %(max)d.")
+                % {"row": row_number, "count": width, "max": conf.MAX_COLUMNS}
+            )
     max_cell = conf.MAX_CELL_SIZE
     for index, cell in enumerate(cells):
         if isinstance(cell, str) and len(cell) > max_cell:
@@ -200,10 +212,7 @@ class CsvSource(Source):
         try:
             sample = self._text.read(_SAMPLE_SIZE)
         except UnicodeDecodeError as exc:
-            raise SourceError(
-                _("The file is not valid %(encoding)s text: %(error)s")
-                % {"encoding": encoding, "error": exc.reason}
-            ) from None
+            raise _decode_error(file, encoding, delimiter, exc) from None
         if "\x00" in sample:
             raise SourceError(_("The file is not a text (CSV) file: it contains binary data."))
         if delimiter in ("", "auto", None):
@@ -219,6 +228,7 @@ class CsvSource(Source):
         # limit is checked per row instead.
         csv.field_size_limit(max(conf.MAX_CELL_SIZE + 1, 131072))
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
+        self._delimiter = delimiter
         self._record = 0
         header: list[str] = []
         for cells in self._records():
@@ -235,11 +245,16 @@ class CsvSource(Source):
                 self._record += 1
                 yield cells
         except UnicodeDecodeError as exc:
-            raise SourceError(
-                _("Row %(row)d is not valid %(encoding)s text (%(error)s). Choose the file's encoding.")
-                % {"row": self._record + 1, "encoding": self._text.encoding, "error": exc.reason}
-            ) from None
+            raise _decode_error(self._file, self._text.encoding, self._delimiter, exc) from None
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise SourceError(
+                    _(
+                        "Row %(row)d holds a cell of more than %(max)d characters, "
+                        "the most this site accepts in one cell."
+                    )
+                    % {"row": self._record + 1, "max": conf.MAX_CELL_SIZE}
+                ) from None
             raise SourceError(
                 _("Row %(row)d cannot be read as CSV: %(error)s") % {"row": self._record + 1, "error": exc}
             ) from None
@@ -258,6 +273,76 @@ class CsvSource(Source):
             self._text.detach()
         except ValueError:
             pass
+
+
+def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeDecodeError) -> SourceError:
+    """Return the error for a byte ``encoding`` cannot decode, naming the row holding it.
+
+    The text layer decodes ahead of the CSV reader, so the row being read when the error
+    is raised is not the row of the bad byte: the file is decoded again, streamed, up to
+    that byte, and the CSV records before it are counted.
+    """
+    row = None
+    try:
+        file.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        while True:
+            block = file.read(_READ_SIZE)
+            if not block:
+                break
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                offset += error.start - pending
+                break
+            offset += len(block)
+        file.seek(0)
+        last = ""
+
+        def lines() -> Iterator[str]:
+            nonlocal last
+            prefix = io.TextIOWrapper(
+                io.BufferedReader(_Prefix(file, offset)), encoding=encoding, newline=""
+            )
+            for line in prefix:
+                last = line
+                yield line
+            prefix.detach()
+
+        if len(delimiter or "") != 1:
+            delimiter = ","
+        records = sum(1 for _cells in csv.reader(lines(), delimiter=delimiter, strict=False))
+        row = records + 1 if not last or last[-1] in "\r\n" else records
+    except (csv.Error, OSError, ValueError):
+        row = None
+    if row is None:
+        return SourceError(
+            _("The file is not valid %(encoding)s text (%(error)s). Choose the file's encoding.")
+            % {"encoding": encoding, "error": exc.reason}
+        )
+    return SourceError(
+        _("Row %(row)d is not valid %(encoding)s text (%(error)s). Choose the file's encoding.")
+        % {"row": row, "encoding": encoding, "error": exc.reason}
+    )
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``size`` bytes of a file, as a raw stream."""
+
+    def __init__(self, file: FileLike, size: int):
+        self._file = file
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._file.read(min(len(buffer), self._left))
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _check_width(header: list[str]) -> None:
@@ -317,6 +402,22 @@ def _choose_sheet(names: list[str], sheet: str | int | None) -> str:
     )
 
 
+def _openpyxl_rows(worksheet: Any) -> Iterator[list[Any]]:
+    """Yield the rows of an openpyxl worksheet with the cell types python-calamine gives.
+
+    openpyxl reads every date cell as a datetime; calamine gives a date when the time is
+    midnight. Both readers must give the same rows (a date cell imported into a text field
+    reads "2024-05-01", not "2024-05-01T00:00:00").
+    """
+    midnight = datetime.time()
+    for values in worksheet.iter_rows(values_only=True):
+        row = list(values)
+        for index, cell in enumerate(row):
+            if cell.__class__ is datetime.datetime and cell.time() == midnight:
+                row[index] = cell.date()
+        yield row
+
+
 class XlsxSource(Source):
     """Read one sheet of an XLSX workbook, keeping typed cells typed.
 
@@ -366,14 +467,18 @@ class XlsxSource(Source):
                 _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
             ) from None
         self._workbook = workbook
-        # calamine starts at the first used cell; row numbers must start at row 1.
-        start_row = (data.start or (0, 0))[0]
+        # iter_rows() yields the empty rows above the used range but starts each row at its
+        # first used column (python-calamine issue #177); columns must start at column A.
+        start_column = (data.start or (0, 0))[1]
+        width = data.width
         iterator = iter(data.iter_rows())
+        if not start_column:
+            return iterator, name
 
         def rows() -> Iterator[list[Any]]:
-            for _blank in range(start_row):
-                yield []
-            yield from iterator
+            padding = [""] * start_column
+            for row in iterator:
+                yield padding + row if len(row) == width else row
 
         return rows(), name
 
@@ -393,7 +498,7 @@ class XlsxSource(Source):
                 _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
             ) from None
         self._workbook = workbook
-        return (list(row) for row in worksheet.iter_rows(values_only=True)), name
+        return _openpyxl_rows(worksheet), name
 
     def _records(self) -> Iterator[list[Any]]:
         try:
@@ -450,7 +555,7 @@ def detect_format(file: FileLike, name: str | None = None) -> str:
     if extension in _UNSUPPORTED_EXTENSIONS:
         raise SourceError(
             _("%(kind)s files are not supported. Save the file as XLSX or CSV.")
-            % {"kind": _UNSUPPORTED_EXTENSIONS[extension]}
+            % {"kind": capfirst(_UNSUPPORTED_EXTENSIONS[extension])}
         )
     return "csv"
 

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
+    "django_tasks",
     "bulk_admin",
     "tests.testapp",
 ]
@@ -45,9 +46,14 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = os.environ.get("BULK_ADMIN_TEST_MEDIA", "/tmp/bulk_admin_test_media")
 
 _DB = os.environ.get("BULK_ADMIN_TEST_DB", "sqlite")
+# One test database per run, so that runs side by side (two legs, two developers) never
+# share or destroy each other's database.
+_TEST_NAME = os.environ.get("BULK_ADMIN_TEST_DB_NAME") or "test_bulk_admin_%d" % os.getpid()
 if _DB == "postgres":
     DATABASES = {
         "default": {
@@ -57,6 +63,7 @@ if _DB == "postgres":
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": _TEST_NAME},
         }
     }
 elif _DB == "mariadb":
@@ -69,10 +76,16 @@ elif _DB == "mariadb":
             "HOST": "127.0.0.1",
             "PORT": "3306",
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+            "TEST": {"NAME": _TEST_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     }
 elif _DB == "sqlite":
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # A file name lets a subprocess (tests/test_command.py) share tables with ``migrate``.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("BULK_ADMIN_TEST_SQLITE_NAME", ":memory:"),
+        }
+    }
 else:
     raise RuntimeError(f"Unknown BULK_ADMIN_TEST_DB {_DB!r}")

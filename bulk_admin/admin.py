@@ -1,0 +1,299 @@
+"""The admin side: ``BulkImportMixin`` for a ModelAdmin, and the import history.
+
+::
+
+    from django.contrib import admin
+    from bulk_admin.admin import BulkImportMixin
+
+    @admin.register(Book)
+    class BookAdmin(BulkImportMixin, admin.ModelAdmin):
+        bulk_import_fk_lookups = {"author": "name"}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from bulk_admin import views
+from bulk_admin.conf import conf
+from bulk_admin.keys import POLICIES
+from bulk_admin.mapping import importable_fields
+from bulk_admin.models import ImportJob
+
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+CHANGE_LIST_TEMPLATE = "admin/bulk_admin/change_list.html"
+
+
+class BulkImportMixin(_AdminBase):
+    """Add an **Import (fast)** button and the import steps to a ModelAdmin."""
+
+    change_list_template: str | None = CHANGE_LIST_TEMPLATE
+
+    bulk_import_fields: Sequence[str] | None = None
+    """Names of the fields a file may set; all concrete fields when None."""
+
+    bulk_import_exclude: Sequence[str] | None = None
+    """Names of fields a file may never set."""
+
+    bulk_import_aliases: dict[str, str] | None = None
+    """Other headers for fields: ``{"E-mail address": "email", "Writer": "author__name"}``."""
+
+    bulk_import_fk_lookups: dict[str, str] | None = None
+    """Foreign keys matched by a unique field of the related model: ``{"customer": "email"}``."""
+
+    bulk_import_keys: Sequence[str] | None = None
+    """Fields that identify a row for the conflict policies; the model's unique fields when None."""
+
+    bulk_import_policies: Sequence[str] = POLICIES
+    """Conflict policies offered (``error``, ``skip``, ``update``); the first is the default."""
+
+    bulk_import_batch_size: int | None = None
+    """Rows per ``bulk_create`` batch; ``BULK_ADMIN_BATCH_SIZE`` when None."""
+
+    bulk_import_max_file_size: int | None = None
+    """Largest upload in bytes; ``BULK_ADMIN_MAX_FILE_SIZE`` when None."""
+
+    bulk_import_chunk_hooks: Sequence[Callable[[Any], None]] = ()
+    """Functions called with each converted chunk of rows (see the importer's ``chunk_hooks``)."""
+
+    bulk_import_converters: dict[str, Callable[[Any], Any]] | None = None
+    """``{field name: function}`` replacing the built-in conversion of a field's cells."""
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+
+        def view(view_class: type[views.BulkImportView], **extra: Any) -> Any:
+            return wrap(view_class.as_view(model_admin=self, **extra))
+
+        patterns = [
+            path("bulk-import/", view(views.UploadView), name="%s_%s_bulk_import" % info),
+            path(
+                "bulk-import/<uuid:job_id>/mapping/",
+                view(views.MappingView),
+                name="%s_%s_bulk_import_mapping" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/progress/",
+                view(views.ProgressView),
+                name="%s_%s_bulk_import_progress" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/status/",
+                view(views.StatusView),
+                name="%s_%s_bulk_import_status" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/preview/",
+                view(views.PreviewView),
+                name="%s_%s_bulk_import_preview" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/commit/",
+                view(views.CommitView),
+                name="%s_%s_bulk_import_commit" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/cancel/",
+                view(views.CancelView),
+                name="%s_%s_bulk_import_cancel" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/result/",
+                view(views.ResultView),
+                name="%s_%s_bulk_import_result" % info,
+            ),
+            path(
+                "bulk-import/<uuid:job_id>/rejects.<str:fmt>",
+                view(views.RejectsView),
+                name="%s_%s_bulk_import_rejects" % info,
+            ),
+        ]
+        # Ours first: ModelAdmin's list ends with a catch-all "<path:object_id>/".
+        return [*patterns, *super().get_urls()]
+
+    def has_bulk_import_permission(self, request: HttpRequest) -> bool:
+        """Return True if the user may import into this model (add permission by default)."""
+        return self.has_add_permission(request)
+
+    def get_bulk_import_policies(self, request: HttpRequest) -> list[str]:
+        """Return the conflict policies this user may choose; ``update`` needs change permission."""
+        policies = [policy for policy in self.bulk_import_policies if policy in POLICIES]
+        if "update" in policies and not self.has_change_permission(request):
+            policies.remove("update")
+        return policies or ["error"]
+
+    def get_bulk_import_max_file_size(self, request: HttpRequest) -> int:
+        """Return the largest upload accepted, in bytes (0: no limit)."""
+        if self.bulk_import_max_file_size is not None:
+            return self.bulk_import_max_file_size
+        return conf.MAX_FILE_SIZE
+
+    def get_bulk_import_fields(self, request: HttpRequest) -> dict[str, Any]:
+        """Return ``{name: field}`` of the fields a file may set."""
+        return importable_fields(self.model, self.bulk_import_fields, self.bulk_import_exclude)
+
+    def get_bulk_import_options(self, request: HttpRequest) -> dict[str, Any]:
+        """Return the import options stored with a new job (JSON-serialisable).
+
+        The job's steps (possibly in a worker process) use these, never form data.
+        """
+        return {
+            "fields": list(self.get_bulk_import_fields(request)),
+            "aliases": dict(self.bulk_import_aliases or {}),
+            "fk_lookups": dict(self.bulk_import_fk_lookups or {}),
+            "keys": list(self.bulk_import_keys) if self.bulk_import_keys else None,
+            "batch_size": self.bulk_import_batch_size,
+        }
+
+    def get_bulk_import_hooks(self) -> dict[str, Any]:
+        """Return the code hooks of an import: ``converters`` and ``chunk_hooks``.
+
+        Called where the import runs (a worker, maybe), without a request.
+        """
+        return {
+            "converters": dict(self.bulk_import_converters or {}),
+            "chunk_hooks": list(self.bulk_import_chunk_hooks),
+        }
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        extra_context["has_bulk_import_permission"] = self.has_bulk_import_permission(request)
+        if self.change_list_template == CHANGE_LIST_TEMPLATE:
+            # Keep the button of whatever template the next class in the MRO renders.
+            parent = getattr(super(), "change_list_template", None)
+            if parent and parent != CHANGE_LIST_TEMPLATE:
+                extra_context.setdefault("bulk_import_parent_template", parent)
+        return super().changelist_view(request, extra_context)  # type: ignore[no-any-return]
+
+
+class BulkImportModelAdmin(BulkImportMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A ModelAdmin with the **Import (fast)** button."""
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The import history: every upload, its options, mapping, counts and errors."""
+
+    list_display = [
+        "created_at",
+        "original_name",
+        "content_type",
+        "created_by",
+        "status",
+        "rows",
+        "created",
+        "updated",
+        "skipped",
+        "invalid",
+        "duration",
+    ]
+    # No date_hierarchy: on MySQL it needs the server's time zone tables.
+    list_filter = ["content_type", "status", "created_by", "method", "created_at"]
+    search_fields = ["original_name", "message"]
+    readonly_fields = [
+        "id",
+        "created_by",
+        "content_type",
+        "admin_site",
+        "download",
+        "original_name",
+        "file_size",
+        "format",
+        "status",
+        "method",
+        "message",
+        "options",
+        "detected",
+        "headers",
+        "mapping",
+        "rows",
+        "created",
+        "updated",
+        "skipped",
+        "invalid",
+        "error_count",
+        "error_table",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+    ]
+    fieldsets = [
+        (None, {"fields": ["id", "status", "message", "content_type", "created_by", "admin_site"]}),
+        (_("File"), {"fields": ["download", "original_name", "file_size", "format", "detected", "headers"]}),
+        (_("Import"), {"fields": ["options", "mapping", "method"]}),
+        (
+            _("Counts"),
+            {"fields": ["rows", "created", "updated", "skipped", "invalid", "error_count", "error_table"]},
+        ),
+        (_("Timings"), {"fields": ["created_at", "started_at", "finished_at", "duration"]}),
+    ]
+    error_table_size = 100
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request).select_related("content_type", "created_by")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(created_by=request.user)
+
+    @admin.display(description=_("first errors"))
+    def error_table(self, job: ImportJob) -> str:
+        errors = list(job.errors.order_by("row", "id")[: self.error_table_size])
+        if not errors:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            ((e.row if e.row is not None else "", e.column, e.value, e.message) for e in errors),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("Row"),
+            _("Column"),
+            _("Value"),
+            _("Problem"),
+            rows,
+        )
+
+    @admin.display(description=_("file"))
+    def download(self, job: ImportJob) -> str:
+        model = job.content_type.model_class()
+        if not job.file or model is None:
+            return "-"
+        url = reverse(
+            "%s:%s_%s_bulk_import_rejects" % (job.admin_site, model._meta.app_label, model._meta.model_name),
+            kwargs={"job_id": job.pk, "fmt": "original"},
+        ) if self._has_import_urls(job, model) else None
+        if url is None:
+            return job.original_name
+        return format_html('<a href="{}">{}</a>', url, job.original_name or _("download"))
+
+    def _has_import_urls(self, job: ImportJob, model: Any) -> bool:
+        from django.urls import NoReverseMatch
+
+        try:
+            reverse(
+                "%s:%s_%s_bulk_import" % (job.admin_site, model._meta.app_label, model._meta.model_name)
+            )
+        except NoReverseMatch:
+            return False
+        return True
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

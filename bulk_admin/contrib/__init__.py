@@ -1,0 +1,3 @@
+"""Integrations with other packages; each module imports its package only when imported."""
+
+from __future__ import annotations

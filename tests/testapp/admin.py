@@ -1,0 +1,27 @@
+from django.contrib import admin
+
+from bulk_admin.admin import BulkImportMixin
+
+from .models import Author, Book, Event, Review
+
+
+@admin.register(Author)
+class AuthorAdmin(BulkImportMixin, admin.ModelAdmin):
+    list_display = ["name", "email"]
+
+
+@admin.register(Book)
+class BookAdmin(BulkImportMixin, admin.ModelAdmin):
+    list_display = ["isbn", "title", "author", "price", "published", "in_stock"]
+    bulk_import_fk_lookups = {"author": "name"}
+    bulk_import_aliases = {"Writer": "author__name"}
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """No mixin: nothing changes for this model."""
+
+
+@admin.register(Review)
+class ReviewAdmin(BulkImportMixin, admin.ModelAdmin):
+    bulk_import_policies = ("skip", "error")
