@@ -1,7 +1,7 @@
 /* bulk_admin: live progress of an import job, and a commit that shows its progress. */
 "use strict";
 (function () {
-  function poll(url, panel) {
+  function poll(url, panel, waitForStart) {
     var bar = panel.querySelector(".bulk-import-bar");
     var rows = panel.querySelector(".rows");
     var rate = panel.querySelector(".rate");
@@ -21,11 +21,16 @@
           if (left) {
             left.textContent = data.seconds_left ? "· ~" + Math.round(data.seconds_left) + " s" : "";
           }
+          if (waitForStart && data.status === "validated") {
+            // The commit request has not started the job yet.
+            window.setTimeout(tick, 300);
+            return;
+          }
           if (data.redirect) {
             window.location.assign(data.redirect);
             return;
           }
-          if (data.finished) {
+          if (data.finished && data.status !== "validated") {
             if (message && data.message) {
               message.textContent = data.message;
               message.hidden = false;
@@ -45,8 +50,28 @@
     if (panel && panel.dataset.statusUrl) {
       poll(panel.dataset.statusUrl, panel);
     }
+    // Commit: show the progress here while the import runs. With the immediate task
+    // backend the POST returns only when the import is done; with a worker it returns at
+    // once. Either way the status endpoint drives the bar and says where to go next.
+    var commit = document.querySelector("form.bulk-import-commit");
+    var livePanel = document.querySelector(".bulk-import-live");
+    if (commit && livePanel && window.fetch && window.FormData) {
+      commit.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var buttons = commit.querySelectorAll("input[type=submit]");
+        buttons.forEach(function (button) { button.disabled = true; });
+        livePanel.hidden = false;
+        fetch(commit.action, {method: "POST", body: new FormData(commit), credentials: "same-origin"})
+          .then(function (response) {
+            // Refused (invalid rows, stale page): the preview says why.
+            if (!response.ok || response.url.indexOf("/preview/") !== -1) { window.location.reload(); }
+          })
+          .catch(function () { /* the status poll still reports the outcome */ });
+        poll(commit.dataset.statusUrl, livePanel, true);
+      });
+    }
     // Disable a submit button once clicked: one click, one import.
-    document.querySelectorAll("form.bulk-import-commit, form.bulk-import-mapping, form.bulk-import-upload")
+    document.querySelectorAll("form.bulk-import-mapping, form.bulk-import-upload")
       .forEach(function (form) {
         form.addEventListener("submit", function () {
           form.querySelectorAll("input[type=submit]").forEach(function (button) {
