@@ -54,3 +54,78 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return errors
+
+
+@register(Tags.caches)
+def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    alias = getattr(settings, "BULK_ADMIN_CACHE", "default")
+    if alias not in getattr(settings, "CACHES", {"default": {}}):
+        return [
+            Error(
+                "BULK_ADMIN_CACHE names the cache %r, which is not in CACHES." % alias,
+                hint="Add it to CACHES or set BULK_ADMIN_CACHE to an existing alias.",
+                id="bulk_admin.E004",
+            )
+        ]
+    return []
+
+
+@register(Tags.admin)
+def check_model_admins(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Check the ``bulk_import_*`` attributes of every admin using the mixin."""
+    from django.contrib.admin.sites import all_sites
+
+    from bulk_admin.admin import BulkImportMixin
+    from bulk_admin.exceptions import MappingError
+    from bulk_admin.keys import POLICIES
+    from bulk_admin.mapping import resolve_path
+
+    errors: list[Error] = []
+    for site in all_sites:
+        for model, model_admin in site._registry.items():
+            if not isinstance(model_admin, BulkImportMixin):
+                continue
+            name = type(model_admin).__name__
+            unknown = [p for p in model_admin.bulk_import_policies if p not in POLICIES]
+            if unknown or not model_admin.bulk_import_policies:
+                errors.append(
+                    Error(
+                        "%s.bulk_import_policies must list some of %s; %r is not valid."
+                        % (name, ", ".join(POLICIES), list(model_admin.bulk_import_policies)),
+                        obj=type(model_admin),
+                        id="bulk_admin.E005",
+                    )
+                )
+            paths = {
+                **{alias: path for alias, path in (model_admin.bulk_import_aliases or {}).items()},
+                **{
+                    "fk_lookups[%s]" % fk: "%s__%s" % (fk, lookup)
+                    for fk, lookup in (model_admin.bulk_import_fk_lookups or {}).items()
+                },
+            }
+            for where, path in paths.items():
+                try:
+                    resolve_path(model, path)
+                except MappingError as exc:
+                    errors.append(
+                        Error(
+                            "%s.bulk_import_%s: %s"
+                            % (name, "fk_lookups" if where.startswith("fk_lookups") else "aliases", exc),
+                            obj=type(model_admin),
+                            id="bulk_admin.E006",
+                        )
+                    )
+            names = {f.name for f in model._meta.concrete_fields}
+            for attribute in ("bulk_import_fields", "bulk_import_exclude", "bulk_import_keys"):
+                value = getattr(model_admin, attribute) or ()
+                missing = [field for field in value if field not in names]
+                if missing:
+                    errors.append(
+                        Error(
+                            "%s.%s names %s, not concrete fields of %s."
+                            % (name, attribute, ", ".join(missing), model._meta.label),
+                            obj=type(model_admin),
+                            id="bulk_admin.E007",
+                        )
+                    )
+    return errors

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from import_export.admin import ImportExportModelAdmin
+
 from bulk_admin.admin import BulkImportMixin
 
 from .models import Author, Book, Event, Review
@@ -25,3 +27,21 @@ class EventAdmin(admin.ModelAdmin):
 @admin.register(Review)
 class ReviewAdmin(BulkImportMixin, admin.ModelAdmin):
     bulk_import_policies = ("skip", "error")
+
+
+# A second admin site: the mixin beside django-import-export, and URLs of a custom site.
+other_site = admin.AdminSite(name="other")
+
+
+class AuthorImportExportAdmin(BulkImportMixin, ImportExportModelAdmin):
+    pass
+
+
+class BookOwnTemplateAdmin(BulkImportMixin, admin.ModelAdmin):
+    """A project with its own changelist template adds the button with one include."""
+
+    change_list_template = "testapp/book_change_list.html"
+
+
+other_site.register(Author, AuthorImportExportAdmin)
+other_site.register(Book, BookOwnTemplateAdmin)
