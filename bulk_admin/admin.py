@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bulk_admin import views
 from bulk_admin.conf import conf
+from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.keys import POLICIES
 from bulk_admin.mapping import importable_fields
 from bulk_admin.models import ImportJob
@@ -132,7 +133,22 @@ class BulkImportMixin(_AdminBase):
         policies = [policy for policy in self.bulk_import_policies if policy in POLICIES]
         if "update" in policies and not self.has_change_permission(request):
             policies.remove("update")
+        if "update" in policies and self._resource_updates(request):
+            # A django-import-export resource with import_id_fields updates rows by default.
+            policies.remove("update")
+            policies.insert(0, "update")
         return policies or ["error"]
+
+    def _resource_updates(self, request: HttpRequest) -> bool:
+        try:
+            resource = self.get_bulk_import_resource(request)
+            if resource is None:
+                return False
+            from bulk_admin.contrib.import_export import options_from_resource
+
+            return options_from_resource(resource)["on_conflict"] == "update"
+        except BulkAdminError:
+            return False  # reported on upload, where the options are built
 
     def get_bulk_import_max_file_size(self, request: HttpRequest) -> int:
         """Return the largest upload accepted, in bytes (0: no limit)."""
@@ -144,28 +160,89 @@ class BulkImportMixin(_AdminBase):
         """Return ``{name: field}`` of the fields a file may set."""
         return importable_fields(self.model, self.bulk_import_fields, self.bulk_import_exclude)
 
+    def get_bulk_import_resource(self, request: HttpRequest | None) -> Any:
+        """Return the django-import-export resource whose mapping drives the import, or None.
+
+        Used when the admin also has ``resource_classes`` (``ImportExportModelAdmin``): the
+        resource's columns, ``import_id_fields``, widgets and options carry over.
+        """
+        if not (hasattr(self, "get_import_resource_classes") or hasattr(self, "get_resource_classes")):
+            return None
+        from bulk_admin.contrib.import_export import resource_for_admin
+
+        resource_class = resource_for_admin(self, request)
+        if resource_class is None:
+            return None
+        kwargs = {}
+        if hasattr(self, "get_import_resource_kwargs"):
+            kwargs = self.get_import_resource_kwargs(request)
+        return resource_class(**kwargs)
+
     def get_bulk_import_options(self, request: HttpRequest) -> dict[str, Any]:
         """Return the import options stored with a new job (JSON-serialisable).
 
-        The job's steps (possibly in a worker process) use these, never form data.
+        The job's steps (possibly in a worker process) use these, never form data. Raise
+        a BulkAdminError (shown on the upload page) when the import cannot be offered.
         """
-        return {
+        options: dict[str, Any] = {
             "fields": list(self.get_bulk_import_fields(request)),
             "aliases": dict(self.bulk_import_aliases or {}),
             "fk_lookups": dict(self.bulk_import_fk_lookups or {}),
             "keys": list(self.bulk_import_keys) if self.bulk_import_keys else None,
             "batch_size": self.bulk_import_batch_size,
+            "resource": False,
         }
+        resource = self.get_bulk_import_resource(request)
+        if resource is not None:
+            from bulk_admin.contrib.import_export import options_from_resource
+
+            derived = options_from_resource(resource)
+            options.update(
+                fields=derived["fields"],
+                aliases={**derived["aliases"], **options["aliases"]},
+                fk_lookups={**derived["fk_lookups"], **options["fk_lookups"]},
+                resource=True,
+            )
+        return options
+
+    def get_bulk_import_initial_mapping(self, request: HttpRequest, headers: Sequence[str]) -> dict[str, str] | None:
+        """Return the mapping proposed for ``headers``, or None for the automatic proposal."""
+        resource = self.get_bulk_import_resource(request)
+        if resource is None:
+            return None
+        from bulk_admin.contrib.import_export import options_from_resource
+
+        return dict(options_from_resource(resource, headers)["mapping"])
+
+    def get_bulk_import_keys(self, request: HttpRequest, headers: Sequence[str]) -> list[str] | None:
+        """Return the key fields for a file with ``headers`` (None: the model's unique fields)."""
+        if self.bulk_import_keys:
+            return list(self.bulk_import_keys)
+        resource = self.get_bulk_import_resource(request)
+        if resource is None:
+            return None
+        from bulk_admin.contrib.import_export import options_from_resource
+
+        keys = options_from_resource(resource, headers)["keys"]
+        return list(keys) if keys else None
 
     def get_bulk_import_hooks(self) -> dict[str, Any]:
-        """Return the code hooks of an import: ``converters`` and ``chunk_hooks``.
+        """Return the code hooks of an import: ``converters``, ``empty_cells``, ``chunk_hooks``.
 
         Called where the import runs (a worker, maybe), without a request.
         """
-        return {
-            "converters": dict(self.bulk_import_converters or {}),
-            "chunk_hooks": list(self.bulk_import_chunk_hooks),
-        }
+        hooks: dict[str, Any] = {"converters": {}, "empty_cells": {}, "chunk_hooks": []}
+        resource = self.get_bulk_import_resource(None)
+        if resource is not None:
+            from bulk_admin.contrib.import_export import options_from_resource
+
+            derived = options_from_resource(resource)
+            hooks["converters"].update(derived["converters"])
+            hooks["empty_cells"].update(derived["empty_cells"])
+            hooks["chunk_hooks"].extend(derived["chunk_hooks"])
+        hooks["converters"].update(self.bulk_import_converters or {})
+        hooks["chunk_hooks"].extend(self.bulk_import_chunk_hooks)
+        return hooks
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra_context = dict(extra_context or {})

@@ -123,6 +123,7 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
     if model_admin is not None and hasattr(model_admin, "get_bulk_import_hooks"):
         hooks = model_admin.get_bulk_import_hooks()
         options.converters = hooks.get("converters") or None
+        options.empty_cells = hooks.get("empty_cells") or None
         options.chunk_hooks = list(hooks.get("chunk_hooks") or ())
     return options
 

@@ -36,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from bulk_admin import jobs, tasks
 from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.forms import CommitForm, MappingForm, UploadForm
-from bulk_admin.mapping import is_required, propose_mapping
+from bulk_admin.mapping import importable_fields, is_required, propose_mapping
 from bulk_admin.models import ImportJob
 from bulk_admin.sinks import choose_sink
 from bulk_admin.sources import detect_format, open_source
@@ -202,7 +202,11 @@ class UploadView(BulkImportView):
         except BulkAdminError as exc:
             form.add_error("file", str(exc))
             return self.render(self.context(form))
-        options = self.model_admin.get_bulk_import_options(request)
+        try:
+            options = self.model_admin.get_bulk_import_options(request)
+        except BulkAdminError as exc:
+            form.add_error(None, str(exc))
+            return self.render(self.context(form))
         options.update(
             on_conflict=form.cleaned_data["on_conflict"],
             encoding=form.cleaned_data.get("encoding") or "auto",
@@ -270,8 +274,12 @@ class MappingView(BulkImportView):
     step = "mapping"
     title = ""
 
+    def job_fields(self, job: ImportJob) -> dict[str, Any]:
+        """Return the fields the job may set: those stored when it was uploaded."""
+        return importable_fields(self.model_admin.model, job.option("fields"))
+
     def get_form(self, job: ImportJob, data: Any = None) -> MappingForm:
-        fields = self.model_admin.get_bulk_import_fields(self.request)
+        fields = self.job_fields(job)
         return MappingForm(
             data,
             model=self.model_admin.model,
@@ -286,6 +294,12 @@ class MappingView(BulkImportView):
     def _initial_mapping(self, job: ImportJob, fields: Any) -> dict[str, str]:
         if job.mapping:
             return dict(job.mapping)
+        try:
+            from_admin = self.model_admin.get_bulk_import_initial_mapping(self.request, job.headers)
+        except BulkAdminError:
+            from_admin = None
+        if from_admin is not None:
+            return from_admin
         # The last mapping used for the same model and the same headers.
         previous = (
             ImportJob.objects.filter(content_type=job.content_type, headers=job.headers)
@@ -308,7 +322,7 @@ class MappingView(BulkImportView):
         )
 
     def context(self, job: ImportJob, form: MappingForm) -> dict[str, Any]:
-        fields = self.model_admin.get_bulk_import_fields(self.request)
+        fields = self.job_fields(job)
         required = [f for f in self.model_admin.model._meta.concrete_fields if is_required(f)]
         return {
             "job": job,
@@ -331,9 +345,15 @@ class MappingView(BulkImportView):
         form = self.get_form(job, request.POST)
         if not form.is_valid():
             return self.render(self.context(job, form))
+        try:
+            keys = self.model_admin.get_bulk_import_keys(request, job.headers)
+        except BulkAdminError as exc:
+            form.add_error(None, str(exc))
+            return self.render(self.context(job, form))
         updated = ImportJob.objects.filter(
             pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED, ImportJob.Status.FAILED]
         ).update(
+            options={**job.options, "keys": keys},
             mapping=form.cleaned_data["mapping"],
             status=ImportJob.Status.VALIDATING,
             phase="validate",

@@ -444,3 +444,55 @@ def test_update_policy_through_admin(staff_client, authors):
     assert (job.created, job.updated) == (1, 1)
     staff_client.post(url("commit", job))
     assert Book.objects.get(isbn="9780441478125").title == "The Left Hand of Darkness"
+
+
+# --- an ImportExportModelAdmin whose resource drives the fast import ----------------------
+
+
+def item_url(step="", job=None, **kwargs):
+    name = "other:testapp_item_bulk_import" + ("_" + step if step else "")
+    if job is not None:
+        kwargs["job_id"] = job.pk
+    return reverse(name, kwargs=kwargs or None)
+
+
+def test_resource_drives_mapping_and_conversion(admin_client):
+    from tests.testapp.models import Item, Shelf
+
+    Shelf.objects.create(code="A1")
+    Item.objects.create(sku="S1", name="Old", quantity=1)
+    response = admin_client.get(item_url())
+    assert response.context_data["form"].fields["on_conflict"].initial == "update"
+    rows = [["sku", "name", "quantity", "price", "Released", "Shelf", "Unknown"],
+            ["S1", "Alpha", "3", "1.50", "05/01/2024", "A1", "x"],
+            ["S2", "Beta", "4", "", "31/12/2023", "", "y"]]
+    response = admin_client.post(item_url(), {"file": csv_upload(rows), "on_conflict": "update"})
+    assert response.status_code == 302
+    job = ImportJob.objects.latest("created_at")
+    response = admin_client.get(item_url("mapping", job))
+    form = response.context_data["form"]
+    proposed = {job.headers[i]: form["column_%d" % i].value() for i in range(len(job.headers))}
+    assert proposed == {"sku": "sku", "name": "name", "quantity": "quantity", "price": "price",
+                        "Released": "released", "Shelf": "shelf__code", "Unknown": ""}
+    response = admin_client.post(item_url("mapping", job), mapping_data(job, proposed))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED, job.message
+    assert (job.created, job.updated, job.invalid) == (1, 1, 0), list(job.errors.values_list("message"))
+    admin_client.post(item_url("commit", job))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    first = Item.objects.get(sku="S1")
+    assert (first.name, first.quantity, str(first.released), first.shelf.code) == ("Alpha", 3, "2024-01-05", "A1")
+    assert str(Item.objects.get(sku="S2").released) == "2023-12-31"
+
+
+def test_resource_with_row_hook_is_refused_on_upload(admin_client, monkeypatch):
+    from tests.testapp.admin import ItemImportExportAdmin
+    from tests.testapp.resources import RowHookResource
+
+    monkeypatch.setattr(ItemImportExportAdmin, "resource_classes", [RowHookResource])
+    rows = [["sku", "name"], ["S1", "Alpha"]]
+    response = admin_client.post(item_url(), {"file": csv_upload(rows), "on_conflict": "error"})
+    assert response.status_code == 200
+    assert "before_import_row" in str(response.context_data["form"].non_field_errors())
+    assert ImportJob.objects.count() == 0

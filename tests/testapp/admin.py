@@ -4,7 +4,8 @@ from import_export.admin import ImportExportModelAdmin
 
 from bulk_admin.admin import BulkImportMixin
 
-from .models import Author, Book, Event, Review
+from .models import Author, Book, Event, Item, Review
+from .resources import ItemAdminResource
 
 
 @admin.register(Author)
@@ -45,3 +46,12 @@ class BookOwnTemplateAdmin(BulkImportMixin, admin.ModelAdmin):
 
 other_site.register(Author, AuthorImportExportAdmin)
 other_site.register(Book, BookOwnTemplateAdmin)
+
+
+class ItemImportExportAdmin(BulkImportMixin, ImportExportModelAdmin):
+    """A django-import-export admin whose resource drives the fast import."""
+
+    resource_classes = [ItemAdminResource]
+
+
+other_site.register(Item, ItemImportExportAdmin)
