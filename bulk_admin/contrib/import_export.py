@@ -271,6 +271,17 @@ def _instance(resource: Any) -> Any:
     return resource
 
 
+def _restricts_rows(resource: Any, model: type[models.Model]) -> bool:
+    """Return True if ``get_queryset()`` hides rows from the instance loader."""
+    if not _overrides(type(resource), "get_queryset", ModelResource):
+        return False
+    try:
+        query = resource.get_queryset()
+        return bool(query.model is not model or query.query.where or query.query.is_sliced)
+    except Exception:
+        return True
+
+
 def analyse_resource(resource: Any) -> ResourceAnalysis:
     """Read a ``ModelResource`` (class or instance); raise UnsupportedResource if not bulk-able.
 
@@ -290,6 +301,8 @@ def analyse_resource(resource: Any) -> ResourceAnalysis:
     if meta.use_bulk:
         hooks.update(_BULK_HOOKS)
     for name, kind in hooks.items():
+        if name == "get_queryset" and not _restricts_rows(resource, model):
+            continue  # select_related() and the like, for exports
         if _overrides(klass, name, ModelResource):
             raise UnsupportedResource(
                 _(
@@ -491,11 +504,11 @@ def _set_based_lookup(widget: Any, model_field: models.Field) -> str | None:  # 
     )
     if any(_overrides(type(widget), method, base) for method in _FK_METHODS):
         return None
-    related = model_field.related_model
+    related: Any = model_field.related_model
     if related is None or isinstance(related, str) or widget.model is not related:
         return None
     if widget.field == "pk":
-        return str(related._meta.pk.name)  # type: ignore[union-attr]
+        return str(related._meta.pk.name)
     if "__" in widget.field:
         return None
     try:
@@ -504,9 +517,9 @@ def _set_based_lookup(widget: Any, model_field: models.Field) -> str | None:  # 
         return None
     if not getattr(lookup, "concrete", False) or lookup.is_relation:
         return None
-    if not (lookup.primary_key or lookup.unique):  # type: ignore[union-attr]
+    if not (lookup.primary_key or lookup.unique):
         return None  # import-export's get() fails on duplicates only; a set lookup needs unique
-    return lookup.name
+    return str(lookup.name)
 
 
 def _empty_value(resource_field: Any, model_field: models.Field) -> Callable[[], Any] | None:  # type: ignore[type-arg]
@@ -683,6 +696,10 @@ class SkipUnchanged:
 # --- the options ---------------------------------------------------------------------------
 
 
+def _no_value() -> None:
+    return None
+
+
 def options_from_resource(resource: Any, headers: Sequence[str] | None = None) -> dict[str, Any]:
     """Return keyword arguments for :class:`~bulk_admin.importer.ImportOptions` that import
     like ``resource`` (a ``ModelResource`` class or instance).
@@ -716,6 +733,16 @@ def options_from_resource(resource: Any, headers: Sequence[str] | None = None) -
         },
         "chunk_hooks": [],
     }
+    pk = analysis.model._meta.pk
+    auto = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+    if (
+        pk is not None
+        and analysis.keys == [pk.name]
+        and isinstance(pk, auto)
+        and not analysis.create_only
+    ):
+        # import-export creates a row for an empty id cell; the database numbers it.
+        options["empty_cells"].setdefault(pk.name, _no_value)
     if analysis.skip_unchanged and analysis.keys and not analysis.create_only:
         options["chunk_hooks"].append(SkipUnchanged(analysis.keys))
     if analysis.database:

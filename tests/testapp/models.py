@@ -70,3 +70,48 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.reviewer} on {self.book_id}"
+
+
+class Shelf(models.Model):
+    """A foreign-key target with a unique code and a label that is not unique."""
+
+    code = models.CharField(max_length=20, unique=True)
+    label = models.CharField(max_length=50, blank=True)
+
+    def __str__(self):
+        return self.code
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.code != self.code.upper():
+            raise ValidationError("Shelf codes are upper case.")
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=30, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Item(models.Model):
+    """For tests/test_import_export.py: import-export's widgets, keys and skip_unchanged."""
+
+    sku = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    # NULL and "" both possible: import-export's CharWidget writes "" for an empty cell.
+    nickname = models.CharField(max_length=50, null=True, blank=True)  # noqa: DJ001
+    active = models.BooleanField(default=False)
+    quantity = models.IntegerField(default=0)
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    released = models.DateField(null=True, blank=True)
+    restocked = models.DateTimeField(null=True, blank=True)
+    opens = models.TimeField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True)
+    shelf = models.ForeignKey(Shelf, on_delete=models.PROTECT, null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.sku
