@@ -73,7 +73,16 @@ def display_value(cell: Any) -> str | None:
 def _number_text(value: float | int) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
+    return _excel_float(value) if isinstance(value, float) else str(value)
+
+
+def _excel_float(value: float) -> str:
+    """Return a number cell as Excel shows it: 15 significant digits at most.
+
+    Excel computes and shows 15 digits; the file holds the full double, so a price
+    computed as ``=10*1.1`` is stored as 11.000000000000002 and shown as 11.
+    """
+    return format(value, ".15g")
 
 
 def _text_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
@@ -105,6 +114,9 @@ def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-a
         if isinstance(value, float):
             if value.is_integer():
                 return int(value)
+            shown = decimal.Decimal(_excel_float(value))
+            if shown.is_finite() and shown == shown.to_integral_value():
+                return int(shown)
             raise _invalid(field, "invalid", _number_text(value))
         text = str(value).strip()
         try:
@@ -132,8 +144,8 @@ def _decimal_converter(field: models.Field) -> Converter:  # type: ignore[type-a
         elif isinstance(value, int):
             number = decimal.Decimal(value)
         elif isinstance(value, float):
-            # repr() is the shortest text that round-trips: 19.99, not 19.989999999...
-            number = decimal.Decimal(repr(value))
+            # 19.99, not 19.989999999...; 11, not 11.000000000000002 (see _excel_float).
+            number = decimal.Decimal(_excel_float(value))
         else:
             try:
                 number = decimal.Decimal(str(value).strip())

@@ -42,7 +42,10 @@ class UploadForm(forms.Form):
         help_text=_("A CSV file or an Excel workbook (.xlsx)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}),
     )
-    on_conflict = forms.ChoiceField(label=_("Existing rows"), widget=forms.RadioSelect)
+    # "radiolist": the admin's own radio style (AdminRadioSelect), one option per line.
+    on_conflict = forms.ChoiceField(
+        label=_("Existing rows"), widget=forms.RadioSelect(attrs={"class": "radiolist"})
+    )
     encoding = forms.ChoiceField(label=_("Encoding"), choices=ENCODINGS, initial="auto", required=False)
     delimiter = forms.ChoiceField(label=_("Delimiter"), choices=DELIMITERS, initial="auto", required=False)
     sheet = forms.CharField(

@@ -152,6 +152,8 @@ class KeyChecker:
         self.using = using
         self.seen: list[dict[tuple[Any, ...], int]] = [{} for _key in self.keys]
         self.skipped = 0
+        # "ABC" repeats "abc" where the database compares text case-insensitively.
+        self.fold = _folds_case(using)
 
     def check(self, chunk: Chunk) -> tuple[list[ConvertedRow], list[ConvertedRow]]:
         """Return the chunk's rows to create and rows to update; record errors and skips."""
@@ -169,7 +171,7 @@ class KeyChecker:
                 if value is None:
                     continue
                 seen = self.seen[index]
-                first = seen.get(value)
+                first = seen.get(_fold(value) if self.fold else value)
                 if first is not None or value in existing[index]:
                     if self.policy == "update":
                         action = "update"
@@ -188,7 +190,7 @@ class KeyChecker:
             for index, key in enumerate(self.keys):
                 value = key.value(values)
                 if value is not None:
-                    self.seen[index].setdefault(value, row_number)
+                    self.seen[index].setdefault(_fold(value) if self.fold else value, row_number)
             (updates if action == "update" else creates).append(row)
         return creates, updates
 

@@ -93,8 +93,12 @@ def importable_fields(
             from django.core.exceptions import ImproperlyConfigured
 
             raise ImproperlyConfigured(
-                "bulk_import_fields names %s, which %s not concrete fields of %s."
-                % (", ".join(unknown), "is" if len(unknown) == 1 else "are", model._meta.label)
+                "bulk_import_fields names %s, which %s of %s."
+                % (
+                    ", ".join(unknown),
+                    "is not a concrete field" if len(unknown) == 1 else "are not concrete fields",
+                    model._meta.label,
+                )
             )
     return fields
 
@@ -140,11 +144,16 @@ def resolve_path(
     except Exception:
         lookup = None
     unique_names = ", ".join(
-        f.name for f in related._meta.concrete_fields if (f.primary_key or f.unique) and not f.is_relation
+        f.name
+        for f in related._meta.concrete_fields
+        if (f.primary_key or f.unique) and not f.is_relation
     )
     if lookup is None or not getattr(lookup, "concrete", False) or lookup.is_relation:
         raise MappingError(
-            _("%(model)s has no field “%(field)s” to look up “%(path)s” by; its unique fields are: %(fields)s.")
+            _(
+                "%(model)s has no field “%(field)s” to look up “%(path)s” by; "
+                "its unique fields are: %(fields)s."
+            )
             % {
                 "model": capfirst(str(related._meta.verbose_name)),
                 "field": lookup_name,
@@ -158,7 +167,12 @@ def resolve_path(
                 "“%(path)s” cannot identify one %(model)s: %(field)s is not unique. "
                 "Use a unique field of %(model)s: %(fields)s."
             )
-            % {"path": path, "model": related._meta.verbose_name, "field": lookup_name, "fields": unique_names}
+            % {
+                "path": path,
+                "model": related._meta.verbose_name,
+                "field": lookup_name,
+                "fields": unique_names,
+            }
         )
     return Target(path="%s__%s" % (field.name, lookup.name), field=field, lookup=lookup)
 
@@ -280,7 +294,9 @@ def build_mapping(
         except MappingError as exc:
             message = str(exc)
             name = path.partition("__")[0]
-            known = name in allowed or any(f.is_relation and f.attname == name for f in allowed.values())
+            known = name in allowed or any(
+                f.is_relation and f.attname == name for f in allowed.values()
+            )
             # "Did you mean" only for a misspelt field, not for a wrong lookup of a known one.
             hint = [] if known else suggest_fields(path, allowed)
             if hint:

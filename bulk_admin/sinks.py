@@ -39,6 +39,7 @@ from bulk_admin.keys import Key, KeyChecker, key_error
 from bulk_admin.results import RowError
 
 ROW_COLUMN = "bulk_admin_row"
+_AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
 class Sink:
@@ -121,7 +122,8 @@ class BulkCreateSink(Sink):
         self.created += len(creates)
         self.updated += len(updates)
         self.skipped = self.checker.skipped
-        if not write:
+        # The key check may have found invalid rows: all-or-nothing then writes nothing.
+        if not write or (chunk.invalid and not self.skip_invalid):
             return
         manager = self.model._base_manager.db_manager(self.using)
         if creates:
@@ -129,7 +131,10 @@ class BulkCreateSink(Sink):
                 self._instances(creates),
                 batch_size=self.batch_size,
                 # Keys were checked, but a concurrent import may have taken one since.
-                ignore_conflicts=self.policy == "skip",
+                # Only PostgreSQL's ON CONFLICT DO NOTHING ignores key conflicts alone:
+                # SQLite's INSERT OR IGNORE also drops rows failing a CHECK or NOT NULL
+                # constraint, and MySQL's INSERT IGNORE stores adjusted values instead.
+                ignore_conflicts=self.policy == "skip" and self.connection.vendor == "postgresql",
             )
         if updates:
             self._write_updates(manager, updates)
@@ -286,7 +291,9 @@ class CopySink(Sink):
             self._copy(self._lines(chunk.rows))
 
     def _copy(self, data: str) -> None:
-        with self.connection.cursor() as cursor:
+        # The raw cursor bypasses Django's error wrapping: driver errors must still
+        # arrive as django.db errors (the importer reports those as DatabaseRejected).
+        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
                 raw.copy_expert(self.copy_sql, _ChunkReader([data]))
@@ -437,9 +444,24 @@ class CopySink(Sink):
                     "action": action,
                 }
             )
+            # Rows without a key are created. An auto-incremented primary key left empty is
+            # numbered by the database, past the explicit ids just written.
+            new_columns = [
+                column
+                for field, column in zip(self.plan.fields, self.columns, strict=True)
+                if not (field in key.fields and isinstance(field, _AUTO_FIELDS))
+            ]
+            if len(new_columns) < len(self.columns):
+                self.reset_sequences()
             cursor.execute(
                 "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE NOT (%s)"
-                % (self.table, columns, selected, self.stage, self._not_null(key, "s"))
+                % (
+                    self.table,
+                    ", ".join(new_columns),
+                    ", ".join("s.%s" % column for column in new_columns),
+                    self.stage,
+                    self._not_null(key, "s"),
+                )
             )
 
 

@@ -135,7 +135,7 @@ def _check_limits(row_number: int, cells: list[Any], rows_read: int) -> None:
 
 
 def detect_encoding(file: FileLike) -> str:
-    """Return ``utf-8-sig``, ``utf-8`` or a legacy 8-bit encoding for ``file``.
+    """Return ``utf-8-sig``, ``utf-8``, ``utf-16`` or a legacy 8-bit encoding for ``file``.
 
     The whole file is checked with an incremental decoder (a fast, constant-memory pass),
     because a single accented byte may stand on the last line of a long file.
@@ -143,6 +143,9 @@ def detect_encoding(file: FileLike) -> str:
     file.seek(0)
     head = file.read(3)
     file.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text": UTF-16 with a byte order mark, which the codec reads.
+        return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     seen_cp1252_gaps = False
     is_utf8 = True
@@ -275,7 +278,9 @@ class CsvSource(Source):
             pass
 
 
-def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeDecodeError) -> SourceError:
+def _decode_error(
+    file: FileLike, encoding: str, delimiter: str, exc: UnicodeDecodeError
+) -> SourceError:
     """Return the error for a byte ``encoding`` cannot decode, naming the row holding it.
 
     The text layer decodes ahead of the CSV reader, so the row being read when the error

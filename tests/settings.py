@@ -81,10 +81,20 @@ elif _DB == "mariadb":
     }
 elif _DB == "sqlite":
     # A file name lets a subprocess (tests/test_command.py) share tables with ``migrate``.
+    # The test database is a file too (one per run), in WAL mode: the browser tests'
+    # live server answers the progress polls in other threads while an import writes,
+    # and an in-memory database would share one connection between those threads.
+    import tempfile
+
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("BULK_ADMIN_TEST_SQLITE_NAME", ":memory:"),
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=wal;"},
+            "TEST": {
+                "NAME": os.environ.get("BULK_ADMIN_TEST_SQLITE_TEST_NAME")
+                or os.path.join(tempfile.gettempdir(), "bulk_admin_test_%d.sqlite3" % os.getpid())
+            },
         }
     }
 else:

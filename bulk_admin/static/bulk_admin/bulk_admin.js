@@ -12,6 +12,12 @@
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.json(); })
         .then(function (data) {
+          if (waitForStart && data.status === "validated") {
+            // The commit request has not started the job yet. Show nothing of this
+            // status: its counts and 100 % are the validation's, not the import's.
+            window.setTimeout(tick, 300);
+            return;
+          }
           if (bar && data.percent !== null && data.percent !== undefined) {
             bar.value = data.percent;
           }
@@ -20,11 +26,6 @@
           if (rate) { rate.textContent = Math.round(data.rate); }
           if (left) {
             left.textContent = data.seconds_left ? "· ~" + Math.round(data.seconds_left) + " s" : "";
-          }
-          if (waitForStart && data.status === "validated") {
-            // The commit request has not started the job yet.
-            window.setTimeout(tick, 300);
-            return;
           }
           if (data.redirect) {
             window.location.assign(data.redirect);

@@ -1,0 +1,883 @@
+#!/usr/bin/env python
+"""The bulk_admin benchmark: how fast, and in how much memory, files get into PostgreSQL.
+
+    python bench/benchmark.py                 # the full run (1M rows, medians of 3)
+    python bench/benchmark.py --quick         # a smoke run (50k rows, one repetition)
+    python bench/benchmark.py --rows 200000   # another size
+    python bench/benchmark.py --profile 200000  # cProfile of the COPY path, no timings
+
+It generates its data deterministically into ``bench/data/`` (kept between runs), creates the
+database ``bulk_admin_bench`` with the tables of ``bench/books/models.py``, then measures, in
+one run and alternating between the methods, the median of 3 repetitions of:
+
+``\\copy``         psql's ``\\copy`` of the same rows pre-converted to COPY text (author ids
+                   resolved, booleans ``t``/``f``, ``auto_now_add`` filled) into the same
+                   indexed table: the floor.
+``copy``           ``bulk_import`` through COPY, end to end (reading, conversion, validation,
+                   foreign keys by name, duplicate-key checks, writing) on the 1M-row CSV.
+``bulk_create``    ``bulk_import`` with ``sink="bulk_create"`` on PostgreSQL (200k rows).
+``import-export``  django-import-export's ``import_data(dataset, dry_run=False)`` with default
+                   settings (10k rows).
+``csv 100k`` / ``xlsx 100k``  the same 100k rows as CSV and as XLSX through ``bulk_import``.
+``copy 10k``       a 10k-row ``bulk_import``, for the memory comparison.
+
+Every measured import runs in a fresh subprocess whose peak RSS comes from ``os.wait4``
+(that process's own ``ru_maxrss``). Before every run the table is truncated, vacuumed and
+analyzed, and a CHECKPOINT flushes the previous run's writes, so every method starts from the
+same state: an empty ``Book`` table with its indexes and 10,000 authors.
+
+Environment: ``BENCH_PGHOST``, ``BENCH_PGPORT``, ``BENCH_PGUSER``, ``BENCH_PGPASSWORD``,
+``BENCH_PGDATABASE`` (default 127.0.0.1, 5432, postgres, no password, bulk_admin_bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+DATA = BENCH_DIR / "data"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+SETTINGS = "bench.settings"
+MODEL = "bench_books.Book"
+BOOK_TABLE = "bench_books_book"
+AUTHOR_TABLE = "bench_books_author"
+
+GENERATOR_VERSION = 1
+SEED = 20_240_601
+AUTHORS = 10_000
+CREATED_AT = "2024-01-01 00:00:00+00"
+
+HEADER = ["isbn", "title", "author", "price", "published", "in_stock", "pages", "notes"]
+# The file names the author; bulk_import looks the foreign key up by Author.name.
+MAPPING = {
+    "isbn": "isbn",
+    "title": "title",
+    "author": "author__name",
+    "price": "price",
+    "published": "published",
+    "in_stock": "in_stock",
+    "pages": "pages",
+    "notes": "notes",
+}
+COPY_COLUMNS = [
+    "isbn", "title", "author_id", "price", "published", "in_stock", "pages", "notes", "created_at",
+]
+# Order-independent fingerprint of the imported data (ids and created_at excluded).
+CHECKSUM_SQL = (
+    "SELECT count(*), coalesce(sum(hashtextextended(concat_ws('|', isbn, title, author_id, "
+    "price, published, in_stock, coalesce(pages::text, 'NULL'), notes), 0)), 0)::text "
+    "FROM " + BOOK_TABLE
+)
+
+DB = {
+    "host": os.environ.get("BENCH_PGHOST", "127.0.0.1"),
+    "port": os.environ.get("BENCH_PGPORT", "5432"),
+    "user": os.environ.get("BENCH_PGUSER", "postgres"),
+    "password": os.environ.get("BENCH_PGPASSWORD", ""),
+    "dbname": os.environ.get("BENCH_PGDATABASE", "bulk_admin_bench"),
+}
+
+
+# --- data ----------------------------------------------------------------------------------
+
+WORDS = (
+    "river stone garden winter silent night city light shadow empire secret history house "
+    "ocean glass iron paper letter journey north south kingdom mirror crown storm fire water "
+    "memory forest machine island road summer autumn spring daughter son mother father war "
+    "peace heart song dream clock tower bridge market harbor valley mountain desert star moon "
+    "sun wolf raven fox horse garden science theory practical guide complete modern ancient "
+    "lost found last first little great hidden golden broken quiet wild red blue green black "
+    "white old new short long strange curious simple hard"
+).split()
+SYLLABLES = (
+    "an be ca de el fa go ha id jo ka li mo na or pe qui ra so ta ul vi wa xe yo za "
+    "bri cla dro fle gri kra lor mar nel pra ros sal tor ven wil"
+).split()
+
+
+def author_names() -> list[str]:
+    """Return the AUTHORS unique author names, always the same."""
+    rng = random.Random(SEED - 1)
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < AUTHORS:
+        first = "".join(rng.choices(SYLLABLES, k=rng.randint(2, 3))).capitalize()
+        last = "".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))).capitalize()
+        name = f"{first} {last}"
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class BookRow:
+    isbn: str
+    title: str
+    author: int  # index into author_names(); the author's id is index + 1
+    cents: int
+    published: datetime.date
+    in_stock: bool
+    pages: int | None
+    notes: str
+
+    @property
+    def price(self) -> str:
+        return f"{self.cents // 100}.{self.cents % 100:02d}"
+
+
+def book_rows(count: int):
+    """Yield ``count`` rows; the first K rows are the same whatever ``count`` is.
+
+    ISBNs are unique and in no particular order (a permutation of the row number), as in a
+    real export.
+    """
+    rng = random.Random(SEED)
+    words = WORDS
+    epoch = datetime.date(1950, 1, 1)
+    for i in range(count):
+        isbn = "978" + format((i * 387_420_489 + 7_654_321) % 10**10, "010d")
+        title = " ".join(rng.choices(words, k=rng.randint(2, 7))).capitalize()
+        roll = rng.random()
+        if roll < 0.05:
+            title += ", " + rng.choice(words)  # a delimiter inside a quoted cell
+        elif roll < 0.06:
+            title = f'"{title}" revisited'  # quotes inside a quoted cell
+        notes = ""
+        if rng.random() < 0.7:
+            notes = " ".join(rng.choices(words, k=rng.randint(3, 25))).capitalize() + "."
+        yield BookRow(
+            isbn=isbn,
+            title=title,
+            author=rng.randrange(AUTHORS),
+            cents=rng.randint(100, 99_999),
+            published=epoch + datetime.timedelta(days=rng.randrange(27_000)),
+            in_stock=rng.random() < 0.8,
+            pages=None if rng.random() < 0.1 else rng.randint(20, 1500),
+            notes=notes,
+        )
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _atomic_write(path: Path, write) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    write(temporary)
+    temporary.replace(path)
+
+
+def write_csv(path: Path, count: int, copy_path: Path | None = None) -> None:
+    """Write ``count`` rows as CSV (and, with ``copy_path``, as COPY text), streamed."""
+
+    def write(temporary: Path) -> None:
+        copy_temporary = copy_path.with_name(copy_path.name + ".tmp") if copy_path else None
+        with open(temporary, "w", newline="", encoding="utf-8") as out:
+            copy_out = open(copy_temporary, "w", encoding="utf-8") if copy_temporary else None
+            try:
+                writer = csv.writer(out)
+                writer.writerow(HEADER)
+                names = author_names()
+                for row in book_rows(count):
+                    writer.writerow(
+                        [
+                            row.isbn,
+                            row.title,
+                            names[row.author],
+                            row.price,
+                            row.published.isoformat(),
+                            "true" if row.in_stock else "false",
+                            "" if row.pages is None else row.pages,
+                            row.notes,
+                        ]
+                    )
+                    if copy_out is not None:
+                        copy_out.write(
+                            "\t".join(
+                                [
+                                    row.isbn,
+                                    _copy_text(row.title),
+                                    str(row.author + 1),
+                                    row.price,
+                                    row.published.isoformat(),
+                                    "t" if row.in_stock else "f",
+                                    "\\N" if row.pages is None else str(row.pages),
+                                    _copy_text(row.notes),
+                                    CREATED_AT,
+                                ]
+                            )
+                            + "\n"
+                        )
+            finally:
+                if copy_out is not None:
+                    copy_out.close()
+        if copy_temporary is not None:
+            copy_temporary.replace(copy_path)
+
+    _atomic_write(path, write)
+
+
+def write_xlsx(path: Path, count: int) -> None:
+    """Write ``count`` rows as an XLSX sheet with typed cells (openpyxl write-only mode)."""
+    import decimal
+
+    import openpyxl
+
+    def write(temporary: Path) -> None:
+        workbook = openpyxl.Workbook(write_only=True)
+        sheet = workbook.create_sheet("Books")
+        sheet.append(HEADER)
+        names = author_names()
+        for row in book_rows(count):
+            sheet.append(
+                [
+                    row.isbn,  # text, as ISBNs are in a real sheet
+                    row.title,
+                    names[row.author],
+                    decimal.Decimal(row.price),  # a number cell
+                    row.published,  # a date cell
+                    row.in_stock,  # a boolean cell
+                    row.pages,  # a number cell or empty
+                    row.notes or None,
+                ]
+            )
+        workbook.save(temporary)
+
+    _atomic_write(path, write)
+
+
+def data_path(rows: int, kind: str) -> Path:
+    return DATA / f"books_{rows}.{kind}"
+
+
+def ensure_data(sizes: dict[str, int], regenerate: bool = False) -> None:
+    """Generate the files the run needs, unless they exist from the same generator."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    manifest_path = DATA / "manifest.json"
+    manifest: dict[str, Any] = {}
+    if manifest_path.exists() and not regenerate:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("version") != GENERATOR_VERSION or manifest.get("seed") != SEED:
+            manifest = {}
+    files: dict[str, int] = manifest.get("files", {})
+
+    def needed(path: Path) -> bool:
+        return regenerate or path.name not in files or not path.exists() or path.stat().st_size != files[path.name]
+
+    def done(*paths: Path) -> None:
+        for path in paths:
+            files[path.name] = path.stat().st_size
+        manifest_path.write_text(json.dumps({"version": GENERATOR_VERSION, "seed": SEED, "files": files}, indent=1))
+
+    main = sizes["main"]
+    csv_path, copy_path = data_path(main, "csv"), data_path(main, "copy")
+    if needed(csv_path) or needed(copy_path):
+        print(f"generating {csv_path.name} and {copy_path.name} ...", flush=True)
+        started = time.perf_counter()
+        write_csv(csv_path, main, copy_path)
+        done(csv_path, copy_path)
+        print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+    for rows in sorted({sizes[name] for name in ("bulk_create", "xlsx", "small", "import_export")}):
+        path = data_path(rows, "csv")
+        if needed(path):
+            print(f"generating {path.name} ...", flush=True)
+            write_csv(path, rows)
+            done(path)
+    xlsx = data_path(sizes["xlsx"], "xlsx")
+    if needed(xlsx):
+        print(f"generating {xlsx.name} (openpyxl write-only) ...", flush=True)
+        started = time.perf_counter()
+        write_xlsx(xlsx, sizes["xlsx"])
+        done(xlsx)
+        print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+
+
+# --- database --------------------------------------------------------------------------------
+
+
+def connect(dbname: str | None = None):
+    import psycopg
+
+    params = dict(DB)
+    if dbname:
+        params["dbname"] = dbname
+    if not params["password"]:
+        del params["password"]
+    return psycopg.connect(autocommit=True, **params)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def prepare_database() -> None:
+    """Create the database and tables; load the authors (ids 1..AUTHORS)."""
+    with connect("postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB["dbname"]]).fetchone()
+        if not exists:
+            conn.execute('CREATE DATABASE "%s"' % DB["dbname"].replace('"', '""'))
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+        env=child_env(),
+        check=True,
+        cwd=REPO,
+    )
+    names = author_names()
+    with connect() as conn:
+        conn.execute(f"TRUNCATE {BOOK_TABLE}, {AUTHOR_TABLE} RESTART IDENTITY")
+        with conn.cursor() as cursor:
+            with cursor.copy(f"COPY {AUTHOR_TABLE} (id, name) FROM STDIN") as copy:
+                for index, name in enumerate(names):
+                    copy.write_row((index + 1, name))
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{AUTHOR_TABLE}', 'id'), {len(names)})")
+        conn.execute(f"VACUUM ANALYZE {AUTHOR_TABLE}")
+
+
+def reset_table(conn) -> None:
+    """The same starting state for every run: an empty, vacuumed table, nothing dirty."""
+    conn.execute(f"TRUNCATE {BOOK_TABLE} RESTART IDENTITY")
+    conn.execute(f"VACUUM ANALYZE {BOOK_TABLE}")
+    conn.execute(f"VACUUM ANALYZE {AUTHOR_TABLE}")
+    conn.execute("CHECKPOINT")
+
+
+def server_info(conn) -> dict[str, str]:
+    names = [
+        "server_version", "shared_buffers", "max_wal_size", "work_mem", "maintenance_work_mem",
+        "synchronous_commit", "fsync", "autovacuum", "wal_level",
+    ]
+    rows = conn.execute("SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name", [names]).fetchall()
+    return dict(rows)
+
+
+# --- one measured run ------------------------------------------------------------------------
+
+
+@dataclass
+class Method:
+    key: str
+    label: str
+    rows: int
+    path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    seconds: float  # the import itself (psql: the whole process)
+    process_seconds: float
+    peak_rss_mb: float
+    client_cpu: float
+    server_cpu: float | None
+    detail: dict[str, Any]
+    machine_cpu: float = 0.0  # busy CPU seconds of the whole machine during the run
+    idle_load: float = 0.0  # cores busy just before the run
+    waited: float = 0.0
+
+    @property
+    def other_cpu(self) -> float:
+        """CPU used during the run by neither the client nor its server backend.
+
+        For psql the server backend is not known, so it is counted here too.
+        """
+        return self.machine_cpu - self.client_cpu - (self.server_cpu or 0.0)
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> tuple[int, float, Any, str, str]:
+    """Run ``command``; return its exit status, wall time, own rusage, stdout and stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=REPO)
+        # wait4 gives this child's own rusage; RUSAGE_CHILDREN would give the maximum
+        # over every child waited for so far.
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return process.returncode, wall, usage, out.read().decode(), err.read().decode()
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat."""
+    try:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_idle(max_wait: float, threshold: float) -> tuple[float, float]:
+    """Wait until the rest of the machine uses less than ``threshold`` cores.
+
+    Other work on a 2-core machine (a test suite, a build) takes CPU from both the client
+    and the server, so runs start only on a quiet machine; after ``max_wait`` seconds the
+    run starts anyway. Return the load seen last (in cores) and the time waited.
+    """
+    started = time.monotonic()
+    while True:
+        before = machine_cpu()
+        time.sleep(1.0)
+        load = machine_cpu() - before
+        waited = time.monotonic() - started
+        if load < threshold or waited >= max_wait:
+            return load, waited
+
+
+def measure(method: Method) -> Run:
+    if method.key == "psql":
+        command = [
+            "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-h", DB["host"], "-p", DB["port"], "-U", DB["user"], "-d", DB["dbname"],
+            "-c", "\\copy %s (%s) FROM '%s'" % (BOOK_TABLE, ", ".join(COPY_COLUMNS), method.path),
+        ]
+        env = dict(os.environ)
+        if DB["password"]:
+            env["PGPASSWORD"] = DB["password"]
+    else:
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", method.key, str(method.path)]
+        env = child_env(**method.env)
+    busy_before = machine_cpu()
+    status, wall, usage, out, err = _spawn(command, env)
+    busy = machine_cpu() - busy_before
+    if status != 0:
+        raise SystemExit(f"{method.label} failed (exit {status}):\n{err[-4000:]}\n{out[-2000:]}")
+    detail: dict[str, Any] = {}
+    seconds = wall
+    server_cpu = None
+    if method.key != "psql":
+        detail = json.loads(out.strip().splitlines()[-1])
+        seconds = detail.pop("seconds")
+        server_cpu = detail.pop("server_cpu", None)
+    return Run(
+        seconds=seconds,
+        process_seconds=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        client_cpu=usage.ru_utime + usage.ru_stime,
+        server_cpu=server_cpu,
+        detail=detail,
+        machine_cpu=busy,
+    )
+
+
+# --- the child: one import in a fresh process -------------------------------------------------
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a PostgreSQL backend on this machine, when readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def import_export_resource():
+    from import_export import fields, resources, widgets
+
+    from bench.books.models import Author, Book
+
+    class BookResource(resources.ModelResource):
+        author = fields.Field(
+            attribute="author", column_name="author", widget=widgets.ForeignKeyWidget(Author, "name")
+        )
+
+        class Meta:
+            model = Book
+            import_id_fields = ["isbn"]
+            fields = ("isbn", "title", "author", "price", "published", "in_stock", "pages", "notes")
+
+    return BookResource()
+
+
+def child(kind: str, path: str, profile: str | None = None) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    server_before = _backend_cpu(backend)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    if kind == "import_export":
+        import tablib
+
+        resource = import_export_resource()
+        with open(path, encoding="utf-8", newline="") as file:
+            dataset = tablib.Dataset().load(file.read(), format="csv")
+        result = resource.import_data(dataset, dry_run=False)
+        if result.has_errors() or result.has_validation_errors():
+            rows = [row for row in result.rows if row.errors or row.validation_error]
+            raise SystemExit(f"import-export reported errors: {rows[:3]!r}")
+        detail: dict[str, Any] = {"totals": dict(result.totals), "rows": len(dataset)}
+    else:
+        from bulk_admin.importer import import_file
+
+        sink = "bulk_create" if kind == "bulk_create" else "copy"
+        result = import_file(MODEL, path, mapping=MAPPING, sink=sink)
+        if not result.committed or result.invalid:
+            errors = [error.as_dict() for error in result.errors[:3]]
+            raise SystemExit(f"bulk_import wrote nothing: {result.invalid} invalid rows, e.g. {errors}")
+        detail = {
+            "method": result.method,
+            "rows": result.rows,
+            "created": result.created,
+            "timings": {name: round(value, 3) for name, value in result.timings.items()},
+        }
+    seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    server_after = _backend_cpu(backend)
+    detail["seconds"] = seconds
+    if server_before is not None and server_after is not None:
+        detail["server_cpu"] = server_after - server_before
+    print(json.dumps(detail))
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def plan_methods(sizes: dict[str, int]) -> list[Method]:
+    main, xlsx = sizes["main"], sizes["xlsx"]
+    return [
+        Method("psql", "psql \\copy (floor)", main, data_path(main, "copy")),
+        Method("copy", "bulk_import COPY", main, data_path(main, "csv")),
+        Method("bulk_create", "bulk_import bulk_create", sizes["bulk_create"], data_path(sizes["bulk_create"], "csv")),
+        Method("import_export", "django-import-export", sizes["import_export"], data_path(sizes["import_export"], "csv")),
+        Method("csv_small", f"bulk_import CSV {_short(xlsx)}", xlsx, data_path(xlsx, "csv")),
+        Method("xlsx", f"bulk_import XLSX {_short(xlsx)}", xlsx, data_path(xlsx, "xlsx")),
+        Method(
+            "xlsx_openpyxl", f"  XLSX, openpyxl reader", xlsx, data_path(xlsx, "xlsx"),
+            env={"BENCH_XLSX_READER": "openpyxl"},
+        ),
+        Method("copy_small", f"bulk_import COPY {_short(sizes['small'])}", sizes["small"], data_path(sizes["small"], "csv")),
+    ]
+
+
+def _short(rows: int) -> str:
+    if rows >= 1_000_000 and rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M"
+    if rows >= 1000 and rows % 1000 == 0:
+        return f"{rows // 1000}k"
+    return str(rows)
+
+
+def summarize(method: Method, runs: list[Run], floor: tuple[int, float] | None) -> dict[str, Any]:
+    seconds = statistics.median(run.seconds for run in runs)
+    summary: dict[str, Any] = {
+        "key": method.key,
+        "label": method.label,
+        "rows": method.rows,
+        "seconds": seconds,
+        "seconds_all": [round(run.seconds, 3) for run in runs],
+        "rows_per_s": method.rows / seconds,
+        "peak_rss_mb": max(run.peak_rss_mb for run in runs),
+        "process_seconds": statistics.median(run.process_seconds for run in runs),
+        "client_cpu": statistics.median(run.client_cpu for run in runs),
+        "server_cpu": (
+            statistics.median(run.server_cpu for run in runs)
+            if all(run.server_cpu is not None for run in runs) else None
+        ),
+        "other_cpu_all": [round(run.other_cpu, 2) for run in runs],
+        "idle_load_all": [round(run.idle_load, 2) for run in runs],
+        "detail": runs[-1].detail,
+    }
+    if floor:
+        floor_rows, floor_seconds = floor
+        summary["ratio"] = (seconds / method.rows) / (floor_seconds / floor_rows)
+    return summary
+
+
+def goals(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    found: list[tuple[str, str, bool | None]] = []
+
+    def get(key: str) -> dict[str, Any] | None:
+        return results.get(key)
+
+    psql, copy, ie = get("psql"), get("copy"), get("import_export")
+    small, csv_small, xlsx = get("copy_small"), get("csv_small"), get("xlsx")
+    if psql and copy:
+        ratio = copy["seconds"] / psql["seconds"]
+        found.append(("COPY path ≤ 1.25× \\copy time", f"{ratio:.2f}×", ratio <= 1.25))
+    if copy and ie:
+        ratio = copy["rows_per_s"] / ie["rows_per_s"]
+        found.append(("≥ 50× django-import-export rows/s", f"{ratio:.0f}×", ratio >= 50))
+    if copy:
+        rss = copy["peak_rss_mb"]
+        found.append((f"peak RSS of the {_short(copy['rows'])}-row import < 150 MB", f"{rss:.0f} MB", rss < 150))
+    if copy and small:
+        ratio = copy["peak_rss_mb"] / small["peak_rss_mb"]
+        found.append((
+            f"peak RSS {_short(copy['rows'])} ≈ {_short(small['rows'])} (≤ 1.25×)",
+            f"{copy['peak_rss_mb']:.0f} vs {small['peak_rss_mb']:.0f} MB = {ratio:.2f}×",
+            ratio <= 1.25,
+        ))
+    if xlsx and csv_small:
+        ratio = xlsx["seconds"] / csv_small["seconds"]
+        found.append((f"XLSX {_short(xlsx['rows'])} ≤ 1.5× CSV {_short(csv_small['rows'])}", f"{ratio:.2f}×", ratio <= 1.5))
+    return found
+
+
+def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
+    header = ["method", "rows", "seconds (median)", "rows/s", "ratio to \\copy", "peak RSS MB",
+              "client CPU s", "server CPU s"]
+    lines = []
+    body = []
+    for item in results:
+        body.append([
+            item["label"],
+            f"{item['rows']:,}",
+            f"{item['seconds']:.2f}",
+            f"{item['rows_per_s']:,.0f}",
+            f"{item['ratio']:.2f}×" if "ratio" in item else "",
+            f"{item['peak_rss_mb']:.0f}",
+            f"{item['client_cpu']:.1f}",
+            f"{item['server_cpu']:.1f}" if item.get("server_cpu") is not None else "",
+        ])
+    if markdown:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+        for row in body:
+            lines.append("| " + " | ".join(cell.replace("\\", "\\\\") for cell in row) + " |")
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    import django
+    import import_export
+    import openpyxl
+    import psycopg
+
+    try:
+        import python_calamine
+
+        calamine = getattr(python_calamine, "__version__", "installed")
+    except ImportError:
+        calamine = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "psycopg": psycopg.__version__,
+        "django_import_export": import_export.__version__,
+        "openpyxl": openpyxl.__version__,
+        "python_calamine": calamine,
+    }
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    sizes = {
+        "main": args.rows,
+        "bulk_create": min(args.bulk_create_rows, args.rows),
+        "import_export": min(args.import_export_rows, args.rows),
+        "xlsx": min(args.xlsx_rows, args.rows),
+        "small": min(args.small_rows, args.rows),
+    }
+    ensure_data(sizes, regenerate=args.regenerate)
+    if args.generate_only:
+        return 0
+    prepare_database()
+    methods = plan_methods(sizes)
+    if args.methods:
+        wanted = set(args.methods.split(","))
+        unknown = wanted - {method.key for method in methods}
+        if unknown:
+            raise SystemExit(f"unknown methods: {', '.join(sorted(unknown))}")
+        methods = [method for method in methods if method.key in wanted]
+    runs: dict[str, list[Run]] = {method.key: [] for method in methods}
+    checksums: dict[str, tuple[int, str]] = {}
+    with connect() as conn:
+        info = {"machine": machine(), "postgresql": server_info(conn)}
+        print(f"{info['machine']['cpu']}, {info['machine']['cores']} cores; PostgreSQL {info['postgresql']['server_version']}", flush=True)
+        for repetition in range(args.repeat):
+            for method in methods:
+                reset_table(conn)
+                load, waited = (0.0, 0.0)
+                if args.idle_wait:
+                    load, waited = wait_for_idle(args.idle_wait, args.idle_threshold)
+                run = measure(method)
+                run.idle_load, run.waited = load, waited
+                count = conn.execute(f"SELECT count(*) FROM {BOOK_TABLE}").fetchone()[0]
+                if count != method.rows:
+                    raise SystemExit(f"{method.label}: {count} rows in the table, expected {method.rows}")
+                if repetition == 0:
+                    checksums[method.key] = tuple(conn.execute(CHECKSUM_SQL).fetchone())
+                runs[method.key].append(run)
+                print(
+                    f"[{repetition + 1}/{args.repeat}] {method.label:<28} {method.rows:>9,} rows "
+                    f"{run.seconds:8.2f} s  {method.rows / run.seconds:>9,.0f} rows/s  "
+                    f"{run.peak_rss_mb:6.0f} MB  (process {run.process_seconds:.2f} s, "
+                    f"client CPU {run.client_cpu:.1f} s"
+                    + (f", server CPU {run.server_cpu:.1f} s" if run.server_cpu is not None else "")
+                    + f", other CPU {run.other_cpu:.1f} s"
+                    + (f"; waited {run.waited:.0f} s for a quiet machine" if run.waited >= 2 else "")
+                    + (f"; started with {run.idle_load:.2f} cores busy" if run.idle_load >= args.idle_threshold else "")
+                    + ")",
+                    flush=True,
+                )
+        reset_table(conn)
+    floor = None
+    if "psql" in runs:
+        floor = (sizes["main"], statistics.median(run.seconds for run in runs["psql"]))
+    results = [summarize(method, runs[method.key], floor) for method in methods]
+    by_key = {item["key"]: item for item in results}
+
+    # The same rows must give the same table, whichever way they came in.
+    notes = []
+    for group in (("psql", "copy"), ("csv_small", "xlsx", "xlsx_openpyxl"), ("copy_small", "import_export")):
+        present = [key for key in group if key in checksums]
+        if len({by_key[key]["rows"] for key in present}) > 1:
+            continue  # different row counts (a small run): nothing to compare
+        if len(present) > 1 and len({checksums[key] for key in present}) > 1:
+            notes.append("data differs between " + ", ".join(present) + ": " + repr({key: checksums[key] for key in present}))
+
+    print()
+    print(format_table(results))
+    print()
+    evaluated = goals(by_key)
+    for name, value, passed in evaluated:
+        print(f"{'PASS' if passed else 'FAIL'}  {name}: {value}")
+    for note in notes:
+        print("WARNING", note)
+    if not notes and checksums:
+        print("checksums: each group of methods loading the same rows left identical data")
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    report = {
+        "when": stamp,
+        "arguments": vars(args),
+        "sizes": sizes,
+        **info,
+        "results": results,
+        "goals": [{"goal": n, "value": v, "passed": p} for n, v, p in evaluated],
+        "checksums": {key: list(value) for key, value in checksums.items()},
+        "warnings": notes,
+    }
+    for name in (f"results-{stamp}.json", "results-latest.json"):
+        (DATA / name).write_text(json.dumps(report, indent=1, default=str))
+    (DATA / "results-latest.md").write_text(format_table(results, markdown=True) + "\n")
+    print(f"\nwritten: {DATA / ('results-' + stamp + '.json')} and results-latest.md")
+    return 0 if all(passed for _n, _v, passed in evaluated) and not notes else 1
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """cProfile of the COPY-path import of ``args.profile`` rows, printed and saved."""
+    import pstats
+
+    rows = args.profile
+    ensure_data({"main": args.rows, "bulk_create": rows, "import_export": rows, "xlsx": min(args.xlsx_rows, args.rows), "small": rows})
+    prepare_database()
+    output = DATA / f"profile_copy_{rows}.pstats"
+    with connect() as conn:
+        reset_table(conn)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", "copy", str(data_path(rows, "csv")), "--profile-output", str(output)]
+    status, wall, usage, out, err = _spawn(command, child_env())
+    if status != 0:
+        raise SystemExit(err)
+    detail = json.loads(out.strip().splitlines()[-1])
+    print(f"COPY path, {rows:,} rows under cProfile: {detail['seconds']:.2f} s "
+          f"(client CPU {usage.ru_utime + usage.ru_stime:.1f} s, server CPU {detail.get('server_cpu', 0):.1f} s, "
+          f"timings {detail['timings']})")
+    stats = pstats.Stats(str(output))
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+    print(f"profile saved: {output} (python -m pstats {output})")
+    with connect() as conn:
+        reset_table(conn)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=None, help="rows of the main file (default 1,000,000)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 50k rows, one repetition, 2k rows for import-export")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions per method (default 3; the median is reported)")
+    parser.add_argument("--bulk-create-rows", type=int, default=200_000)
+    parser.add_argument("--import-export-rows", type=int, default=None, help="default 10,000 (2,000 with --quick)")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--small-rows", type=int, default=10_000)
+    parser.add_argument("--methods", help="comma-separated subset: psql,copy,bulk_create,import_export,csv_small,xlsx,xlsx_openpyxl,copy_small")
+    parser.add_argument("--idle-wait", type=float, default=None, metavar="SECONDS",
+                        help="before each run, wait up to SECONDS (default 600, 30 with --quick) for the machine to be quiet; 0: don't")
+    parser.add_argument("--idle-threshold", type=float, default=0.3, metavar="CORES",
+                        help="quiet means fewer than CORES cores busy (default 0.3)")
+    parser.add_argument("--regenerate", action="store_true", help="write the data files again")
+    parser.add_argument("--generate-only", action="store_true", help="write the data files and stop")
+    parser.add_argument("--profile", type=int, metavar="ROWS", help="profile the COPY path on ROWS rows instead of benchmarking")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile-output", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child, profile=args.profile_output)
+        return 0
+    if args.rows is None:
+        args.rows = 50_000 if args.quick else 1_000_000
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.idle_wait is None:
+        args.idle_wait = 30 if args.quick else 600
+    if args.import_export_rows is None:
+        args.import_export_rows = 2_000 if args.quick else 10_000
+    if args.profile:
+        return run_profile(args)
+    return run_benchmark(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Where the client's CPU goes on the COPY path, stage by stage, without a profiler's overhead.
+
+    python bench/stages.py [ROWS]      # default 200,000 rows of bench/data/books_ROWS.csv
+
+Each stage is run alone over the whole file, three times, and the fastest run's CPU seconds
+(``time.process_time``) are kept, which a busy machine disturbs much less than wall time:
+
+1. ``csv.reader`` over the file: the floor of reading CSV in Python;
+2. bulk_admin's ``CsvSource.rows()`` (encoding detection, blank rows, limits);
+3. 2 + ``Plan.convert`` of every chunk without the foreign-key lookups;
+4. 3 + the foreign-key lookups (``_resolve_relations``, one query per 900 names);
+5. 4 + the COPY text formatting of the sink (``CopySink._lines``), nothing sent.
+
+Run ``python bench/benchmark.py --generate-only`` first to create the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    path = BENCH_DIR / "data" / f"books_{rows}.csv"
+    import django
+
+    django.setup()
+    from bench.benchmark import MAPPING, MODEL
+    from bulk_admin.conf import conf
+    from bulk_admin.conversion import Plan
+    from bulk_admin.importer import ImportOptions, Importer
+    from bulk_admin.sinks import CopySink
+
+    chunk_size = conf.CHUNK_SIZE
+
+    def timed(label: str, function) -> float:
+        spent = float("inf")
+        for _repetition in range(3):  # the fastest of 3: the least disturbed
+            started = time.process_time()
+            count = function()
+            spent = min(spent, time.process_time() - started)
+        print(f"{label:<52} {spent:7.2f} s CPU  {spent / count * 1e6:6.1f} µs/row", flush=True)
+        return spent
+
+    def raw_csv() -> int:
+        count = 0
+        with open(path, newline="", encoding="utf-8") as file:
+            for _cells in csv.reader(file):
+                count += 1
+        return count - 1
+
+    def chunks(source):
+        iterator = source.rows()
+        while True:
+            chunk = list(islice(iterator, chunk_size))
+            if not chunk:
+                return
+            yield chunk
+
+    def run(convert: bool, relations: bool, lines: bool) -> int:
+        importer = Importer(MODEL, str(path), ImportOptions(mapping=MAPPING, sink="copy"))
+        count = 0
+        with importer.open() as source:
+            plan = Plan(importer.build_mapping(source.headers), using="default")
+            if not relations:
+                plan.relations = []
+            sink = CopySink(plan, keys=[], policy="error", using="default", batch_size=1000)
+            sink.begin()
+            sink.staged = True
+            for rows in chunks(source):
+                count += len(rows)
+                if convert:
+                    chunk = plan.convert(rows)
+                    if lines:
+                        sink._lines(chunk.rows)
+        return count
+
+    results = {}
+    results["csv"] = timed("1. csv.reader alone", raw_csv)
+    results["source"] = timed("2. CsvSource.rows()", lambda: run(False, False, False))
+    results["convert"] = timed("3. + Plan.convert (no FK lookups)", lambda: run(True, False, False))
+    results["relations"] = timed("4. + FK lookups", lambda: run(True, True, False))
+    results["lines"] = timed("5. + COPY text formatting", lambda: run(True, True, True))
+    print()
+    print(f"source overhead over csv.reader   {results['source'] - results['csv']:6.2f} s")
+    print(f"conversion and validation          {results['convert'] - results['source']:6.2f} s")
+    print(f"foreign keys (client side)         {results['relations'] - results['convert']:6.2f} s")
+    print(f"COPY formatting                    {results['lines'] - results['relations']:6.2f} s")
+    print(f"client CPU for {rows:,} rows, all stages: {results['lines']:.2f} s "
+          f"→ {results['lines'] / rows * 1e6:.0f} µs/row, {results['lines'] / rows * 1e6:.0f} s per million rows")
+
+
+if __name__ == "__main__":
+    main()

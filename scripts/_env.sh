@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/test.sh and scripts/demo.sh. Source it; don't run it.
+#
+# Environments are made with uv, which is installed into .venv-tools/ from PyPI by pip.
+# Python interpreters are never downloaded: every environment uses $PYTHON (default python3).
+
+BA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+UV="$BA_ROOT/.venv-tools/bin/uv"
+
+# Never let uv download a Python build: environments use the interpreter found here.
+export UV_PYTHON_DOWNLOADS=never
+export UV_NO_PROGRESS=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+ba_log() {
+    printf '\n==> %s\n' "$*"
+}
+
+ba_warn() {
+    printf 'WARNING: %s\n' "$*" >&2
+}
+
+# Install uv into .venv-tools/ unless it is there already.
+ba_bootstrap_uv() {
+    if [ -x "$UV" ] && "$UV" --version >/dev/null 2>&1; then
+        return 0
+    fi
+    ba_log "Bootstrapping uv into .venv-tools/"
+    local py
+    py="$(command -v "$PYTHON")" || { echo "ERROR: $PYTHON not found" >&2; return 1; }
+    rm -rf "$BA_ROOT/.venv-tools"
+    "$py" -m venv "$BA_ROOT/.venv-tools"
+    if ! "$BA_ROOT/.venv-tools/bin/python" -m pip install --quiet uv \
+            >"$BA_ROOT/.venv-tools/bootstrap.log" 2>&1; then
+        cat "$BA_ROOT/.venv-tools/bootstrap.log" >&2
+        echo "ERROR: could not install uv with pip" >&2
+        return 1
+    fi
+    "$UV" --version
+}
+
+# ba_make_env [--exact] DIR [EXTRA...]
+# Create the virtual environment DIR (if missing) and install the package in editable mode
+# with the given extras and the test dependency group. uv skips what is installed already.
+# With --exact, packages the spec does not ask for are removed (so .venv-psycopg2 can never
+# keep a psycopg 3 from an earlier install).
+ba_make_env() {
+    local exact=""
+    if [ "$1" = "--exact" ]; then
+        exact="--exact"
+        shift
+    fi
+    local dir="$1"
+    shift
+    local extras=""
+    if [ "$#" -gt 0 ]; then
+        extras="[$(IFS=,; echo "$*")]"
+    fi
+    ba_bootstrap_uv || return 1
+    local py
+    py="$(command -v "$PYTHON")" || { echo "ERROR: $PYTHON not found" >&2; return 1; }
+    if [ ! -x "$BA_ROOT/$dir/bin/python" ]; then
+        ba_log "Creating $dir"
+        "$UV" venv --quiet --python "$py" "$BA_ROOT/$dir" || return 1
+    fi
+    # Skip uv altogether (no network) when this spec was installed into this environment
+    # since pyproject.toml last changed. The stamp holds one key per installed spec.
+    local stamp="$BA_ROOT/$dir/.bulk-admin-installed" key
+    key="$("$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read() + sys.argv[2].encode()).hexdigest())' \
+        "$BA_ROOT/pyproject.toml" "$exact .$extras test")" || return 1
+    if [ -f "$stamp" ] && grep -qx "$key" "$stamp"; then
+        echo "$dir is up to date"
+        return 0
+    fi
+    ba_log "Installing into $dir: -e .$extras, group test"
+    # An exact install may remove what earlier specs installed: forget them.
+    [ -n "$exact" ] && rm -f "$stamp"
+    (
+        cd "$BA_ROOT" &&
+        "$UV" pip install --quiet $exact --python "$dir/bin/python" \
+            --editable ".$extras" --group test
+    ) || return 1
+    echo "$key" >>"$stamp"
+}
+
+# Answering on 127.0.0.1:5432? Otherwise start the local cluster (Debian's pg_ctlcluster).
+ba_ensure_postgres() {
+    local host="${PGHOST:-127.0.0.1}" port="${PGPORT:-5432}"
+    if ! command -v pg_isready >/dev/null 2>&1; then
+        ba_warn "pg_isready not found; assuming PostgreSQL runs at $host:$port"
+        return 0
+    fi
+    pg_isready -q -h "$host" -p "$port" && return 0
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        ba_log "Starting PostgreSQL"
+        local version
+        for version in /etc/postgresql/*/; do
+            version="$(basename "$version")"
+            pg_ctlcluster --skip-systemctl-redirect "$version" main start </dev/null || true
+        done
+    fi
+    local _
+    for _ in $(seq 1 30); do
+        pg_isready -q -h "$host" -p "$port" && return 0
+        sleep 1
+    done
+    ba_warn "PostgreSQL is not answering on $host:$port"
+    return 1
+}
+
+# Answering on 127.0.0.1:3306? Otherwise start mariadbd in the background.
+ba_ensure_mariadb() {
+    if ! command -v mysqladmin >/dev/null 2>&1; then
+        ba_warn "mysqladmin not found; assuming MariaDB runs at 127.0.0.1:3306"
+        return 0
+    fi
+    mysqladmin -h127.0.0.1 -uroot --connect-timeout=2 ping >/dev/null 2>&1 && return 0
+    if [ -x /usr/sbin/mariadbd ] && command -v start-stop-daemon >/dev/null 2>&1; then
+        ba_log "Starting MariaDB"
+        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd </dev/null || true
+    fi
+    local _
+    for _ in $(seq 1 30); do
+        mysqladmin -h127.0.0.1 -uroot --connect-timeout=2 ping >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    ba_warn "MariaDB is not answering on 127.0.0.1:3306"
+    return 1
+}
+
+# Install Debian packages that are missing (only as root with apt-get; otherwise warn).
+ba_ensure_debs() {
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        return 0  # Not Debian: the developer installs the equivalents (see DEVELOPERS.md).
+    fi
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        ba_warn "missing Debian packages: ${missing[*]} (install them as root)"
+        return 0
+    fi
+    ba_log "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq </dev/null && apt-get install -y -qq "${missing[@]}" </dev/null
+}

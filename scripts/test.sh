@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Run the test suite on every database leg, from a fresh clone with nothing installed.
+#
+#   bash scripts/test.sh                          # all legs
+#   LEGS=sqlite bash scripts/test.sh -k mapping   # one leg; arguments go to pytest
+#
+# Legs: sqlite, postgres-psycopg3, postgres-psycopg2, mariadb. Every requested leg runs even
+# when an earlier one fails. JUnit reports go to test-artifacts/; the last line of output is
+# "N passed, N failed, N skipped" summed over the legs. The exit status is non-zero when a leg
+# failed or could not run, or when no test ran at all.
+set -uo pipefail
+
+# shellcheck source=scripts/_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+cd "$BA_ROOT" || exit 1
+
+ALL_LEGS="sqlite postgres-psycopg3 postgres-psycopg2 mariadb"
+LEGS="${LEGS:-$ALL_LEGS}"
+ARTIFACTS="$BA_ROOT/test-artifacts"
+
+# Leg -> environment, database, expected PostgreSQL driver.
+leg_venv() {
+    case "$1" in
+        postgres-psycopg2) echo .venv-psycopg2 ;;
+        *) echo .venv ;;
+    esac
+}
+leg_db() {
+    case "$1" in
+        sqlite) echo sqlite ;;
+        postgres-*) echo postgres ;;
+        mariadb) echo mariadb ;;
+    esac
+}
+leg_driver() {
+    case "$1" in
+        postgres-psycopg3) echo psycopg ;;
+        postgres-psycopg2) echo psycopg2 ;;
+        *) echo "" ;;
+    esac
+}
+
+for leg in $LEGS; do
+    case " $ALL_LEGS " in
+        *" $leg "*) ;;
+        *) echo "ERROR: unknown leg '$leg' (known: $ALL_LEGS)" >&2; exit 2 ;;
+    esac
+done
+
+need() {  # need VENV|DB: does any requested leg use it?
+    local leg
+    for leg in $LEGS; do
+        [ "$(leg_venv "$leg")" = "$1" ] || [ "$(leg_db "$leg")" = "$1" ] && return 0
+    done
+    return 1
+}
+
+START=$SECONDS
+mkdir -p "$ARTIFACTS"
+
+# System packages: chromium for the browser tests, the MariaDB client library for mysqlclient.
+ba_ensure_debs pkg-config libmariadb-dev chromium
+
+# Database servers.
+declare -A SETUP_ERROR=()
+if need postgres && ! ba_ensure_postgres; then
+    SETUP_ERROR[postgres]="PostgreSQL is not answering"
+fi
+if need mariadb && ! ba_ensure_mariadb; then
+    SETUP_ERROR[mariadb]="MariaDB is not answering"
+fi
+
+# Environments. Django loads psycopg 3 whenever it is installed, so the psycopg2 leg gets an
+# environment of its own without it.
+if need .venv && ! ba_make_env .venv psycopg3 mysql; then
+    SETUP_ERROR[.venv]="could not install .venv"
+fi
+if need .venv-psycopg2 && ! ba_make_env --exact .venv-psycopg2 mysql; then
+    SETUP_ERROR[.venv-psycopg2]="could not install .venv-psycopg2"
+fi
+echo "Setup took $((SECONDS - START))s"
+
+if [ -z "${BULK_ADMIN_CHROMIUM:-}" ] && command -v chromium >/dev/null 2>&1; then
+    BULK_ADMIN_CHROMIUM="$(command -v chromium)"
+    export BULK_ADMIN_CHROMIUM
+fi
+
+# Run the legs.
+RESULTS=()  # "leg rc seconds" per leg
+for leg in $LEGS; do
+    venv="$(leg_venv "$leg")"
+    db="$(leg_db "$leg")"
+    driver="$(leg_driver "$leg")"
+    junit="$ARTIFACTS/junit-$leg.xml"
+    rm -f "$junit"
+    error="${SETUP_ERROR[$venv]:-${SETUP_ERROR[$db]:-}}"
+    if [ -n "$error" ]; then
+        ba_log "Leg $leg: not run ($error)"
+        RESULTS+=("$leg setup 0")
+        continue
+    fi
+    ba_log "Leg $leg: $venv, BULK_ADMIN_TEST_DB=$db${driver:+, driver $driver}"
+    "$venv/bin/python" - "$db" <<'EOF' || ba_warn "could not describe the environment of leg $leg"
+import sys
+
+import django
+
+line = f"Python {sys.version.split()[0]}, Django {django.get_version()}"
+if sys.argv[1] == "postgres":
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if is_psycopg3:
+        import psycopg
+
+        line += f", PostgreSQL driver: psycopg {psycopg.__version__}"
+    else:
+        import psycopg2
+
+        line += f", PostgreSQL driver: psycopg2 {psycopg2.__version__.split()[0]}"
+elif sys.argv[1] == "mariadb":
+    import MySQLdb
+
+    version = ".".join(map(str, MySQLdb.version_info[:3]))
+    line += f", MySQL driver: mysqlclient {version} (client library {MySQLdb.get_client_info()})"
+print(line)
+EOF
+    leg_start=$SECONDS
+    # A test database and a media folder per leg: a plain pytest run elsewhere on this machine
+    # (test database "test_test") does not drop them halfway through.
+    media="$(mktemp -d "${TMPDIR:-/tmp}/bulk_admin_media_$leg.XXXXXX")"
+    BULK_ADMIN_TEST_DB="$db" BULK_ADMIN_EXPECT_DRIVER="$driver" \
+    BULK_ADMIN_TEST_DB_NAME="test_bulk_admin_${leg//-/_}" BULK_ADMIN_TEST_MEDIA="$media" \
+        "$venv/bin/python" -m pytest --junitxml="$junit" -o junit_suite_name="$leg" "$@" </dev/null
+    rc=$?
+    rm -rf "$media"
+    RESULTS+=("$leg $rc $((SECONDS - leg_start))")
+done
+
+# Summarise from the JUnit reports.
+ba_log "Summary (total $((SECONDS - START))s)"
+"$PYTHON" - "$ARTIFACTS" "${RESULTS[@]}" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+artifacts = Path(sys.argv[1])
+total = {"passed": 0, "failed": 0, "skipped": 0}
+bad = False
+print(f"{'leg':<20} {'result':<18} {'passed':>6} {'failed':>6} {'errors':>6} {'skipped':>7} {'time':>6}")
+for item in sys.argv[2:]:
+    leg, rc, seconds = item.split()
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    report = artifacts / f"junit-{leg}.xml"
+    root = None
+    if rc != "setup" and report.exists():
+        try:
+            root = ET.parse(report).getroot()
+        except ET.ParseError:  # A leg killed while writing its report.
+            pass
+    if root is not None:
+        for suite in [root] if root.tag == "testsuite" else root.iter("testsuite"):
+            for key in counts:
+                counts[key] += int(suite.get(key, 0))
+    passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    failed = counts["failures"] + counts["errors"]
+    if rc == "setup":
+        result = "NOT RUN (setup)"
+    elif root is None:
+        result = f"ERROR (exit {rc})"
+    elif rc in ("0", "5"):  # 5: pytest collected nothing (say, -k matched no test here).
+        result = "ok" if counts["tests"] else "ok (no tests)"
+    else:
+        result = f"FAILED (exit {rc})"
+    if not result.startswith("ok"):
+        bad = True
+        # A leg that broke without reporting a failing test still counts as one failure.
+        failed = max(failed, 1)
+    total["passed"] += passed
+    total["failed"] += failed
+    total["skipped"] += counts["skipped"]
+    print(
+        f"{leg:<20} {result:<18} {passed:>6} {counts['failures']:>6} {counts['errors']:>6}"
+        f" {counts['skipped']:>7} {seconds + 's':>6}"
+    )
+if total["passed"] + total["failed"] == 0:
+    print("No test ran.")
+    bad = True
+print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
+sys.exit(1 if bad else 0)
+EOF

@@ -1,0 +1,383 @@
+"""The admin import, as staff do it, in a real headless Chromium driven by Playwright.
+
+Debian's ``chromium`` is used (``BULK_ADMIN_CHROMIUM``, default ``/usr/bin/chromium``);
+``playwright install`` is never needed. The tests skip only when that browser is missing.
+A screenshot of every step goes to ``test-artifacts/screenshots/<leg>/<flow>/`` (ignored
+by git).
+
+Playwright's sync API keeps an asyncio loop in this thread, so Django's "async unsafe" check
+is switched off for this module (``DJANGO_ALLOW_ASYNC_UNSAFE``) to let the test and
+pytest-django's fixtures use the ORM while the browser runs.
+"""
+
+import csv
+import datetime
+import io
+import os
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.urls import reverse
+
+from bulk_admin.models import ImportJob
+from tests.testapp.models import Author, Book
+
+CHROMIUM = os.environ.get("BULK_ADMIN_CHROMIUM") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+TIMEOUT = 20_000  # ms, for any one wait
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+AUTHORS = ["Ursula K. Le Guin", "Terry Pratchett", "Octavia E. Butler"]
+HEADER = ["ISBN", "Title", "Author", "Price", "Publication date", "Remarks"]
+ROWS = 3000
+
+
+def leg():
+    """The test leg's name, as scripts/test.sh names it."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        return "postgres-psycopg3" if is_psycopg3 else "postgres-psycopg2"
+    return {"mysql": "mariadb"}.get(vendor, vendor)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, transactional_db, live_server, settings, tmp_path):
+    """A fresh browser tab; closed before the database is flushed."""
+    from playwright.sync_api import expect
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    expect.set_options(timeout=TIMEOUT)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """A staff user with add and change permission on books, and the authors of the files."""
+    user = django_user_model.objects.create_user("staff", password="import-pw-1", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp", codename__in=["add_book", "change_book", "view_book"]
+        )
+    )
+    for name in AUTHORS:
+        Author.objects.create(name=name)
+    return user
+
+
+@pytest.fixture
+def shoot(page, request):
+    """``shoot("step")`` saves a full-page screenshot as <leg>/<flow>/NN-step.png."""
+    flow = request.node.name.removeprefix("test_")
+    folder = ARTIFACTS / leg() / flow
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    count = [0]
+
+    def take(step):
+        count[0] += 1
+        page.screenshot(path=str(folder / ("%02d-%s.png" % (count[0], step))), full_page=True)
+
+    return take
+
+
+def log_in_and_open_upload(page, shoot):
+    """Log in through the login form, open the books, click Import (fast)."""
+    from playwright.sync_api import expect
+
+    page.goto(reverse("admin:index"))
+    page.wait_for_url("**" + reverse("admin:login") + "?next=**")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "import-pw-1")
+    shoot("login")
+    page.click("input[type=submit]")
+    page.wait_for_url("**" + reverse("admin:index"))
+    page.locator("#content-main").get_by_role("link", name="Books", exact=True).click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
+    button = page.get_by_role("link", name="Import (fast)")
+    expect(button).to_be_visible()
+    shoot("changelist")
+    button.click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_bulk_import"))
+    expect(page.locator("h1")).to_have_text("Import books (fast)")
+    expect(page.locator("div.breadcrumbs")).to_contain_text("Books")
+
+
+def upload(page, path):
+    page.set_input_files("input[type=file]", str(path))
+    page.get_by_role("button", name="Upload and map columns").click()
+    page.wait_for_url("**/mapping/")
+
+
+def check_the_file(page):
+    page.get_by_role("button", name="Check the file").click()
+    page.wait_for_url("**/preview/")
+
+
+def counts(page, selector=".bulk-import-summary"):
+    return {
+        name: page.locator(f"{selector} td.count-{name}").inner_text()
+        for name in ("rows", "created", "updated", "skipped", "invalid")
+    }
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    return path
+
+
+def bad_rows():
+    """ROWS rows, each with one problem: an unknown author, a bad price or a bad date."""
+    rows = []
+    for i in range(ROWS):
+        author, price, date = AUTHORS[i % 3], "%d.50" % (i % 90 + 1), "2001-02-03"
+        if i % 3 == 0:
+            author = "Nobody %d" % i
+        elif i % 3 == 1:
+            price = "lots"
+        else:
+            date = "2001-13-45"
+        rows.append(["978%010d" % i, "Book %d" % i, author, price, date, "remark %d" % i])
+    return rows
+
+
+def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, settings, monkeypatch):
+    from playwright.sync_api import expect
+
+    # Small chunks, so that the commit reports its progress many times; and a pause per
+    # chunk while committing, so that the bar is seen between 0 and 100 on any machine.
+    settings.BULK_ADMIN_CHUNK_SIZE = 100
+    slow = {"commit": False}
+
+    def pause(chunk):
+        if slow["commit"]:
+            time.sleep(0.05)
+
+    monkeypatch.setattr(admin.site._registry[Book], "bulk_import_chunk_hooks", [pause])
+
+    log_in_and_open_upload(page, shoot)
+
+    # 1. Upload a file whose every row has a problem.
+    bad = write_csv(tmp_path / "books.csv", [HEADER, *bad_rows()])
+    page.set_input_files("input[type=file]", str(bad))
+    shoot("upload")
+    page.get_by_role("button", name="Upload and map columns").click()
+    page.wait_for_url("**/mapping/")
+
+    # 2. The proposed mapping; "Remarks" matches no field: map it to the notes.
+    expect(page.locator("h1")).to_have_text("Map the columns of books.csv")
+    expect(page.locator(".bulk-import-detected")).to_contain_text("comma")
+    expect(page.get_by_label("ISBN", exact=True)).to_have_value("isbn")
+    expect(page.get_by_label("Author", exact=True)).to_have_value("author__name")
+    remarks = page.get_by_label("Remarks", exact=True)
+    expect(remarks).to_have_value("")
+    remarks.select_option("notes")
+    shoot("mapping")
+    check_the_file(page)
+
+    # 3. The preview: every row invalid, the errors by row and column.
+    expect(page.locator("h1")).to_have_text("Preview of books.csv")
+    assert counts(page) == {
+        "rows": str(ROWS), "created": "0", "updated": "0", "skipped": "0", "invalid": str(ROWS)
+    }
+    errors = page.locator("table.bulk-import-error-table tbody tr")
+    expect(errors).to_have_count(100)  # one page
+    first = [[cell.strip() for cell in errors.nth(i).locator("td").all_inner_texts()] for i in range(3)]
+    assert [row[:3] for row in first] == [
+        ["2", "Author", "Nobody 0"],
+        ["3", "Price", "lots"],
+        ["4", "Publication date", "2001-13-45"],
+    ]
+    assert all(row[3] for row in first), first  # a message for each
+    expect(page.locator(".bulk-import-commit")).to_contain_text("There is nothing to import.")
+    shoot("preview-errors")
+    page.locator(".bulk-import-errors .paginator").get_by_role("link", name="2", exact=True).click()
+    page.wait_for_url("**/preview/?page=2")
+    expect(errors.first.locator("td").first).to_have_text("102")
+
+    # 4. Download the invalid rows, fix them where the Errors column points, drop that column.
+    with page.expect_download() as download_info:
+        page.locator("a.bulk-import-rejects-csv").click()
+    download = download_info.value
+    assert download.suggested_filename == "books-rejected.csv"
+    rejects_path = tmp_path / "rejects.csv"
+    download.save_as(rejects_path)
+    rejected = list(csv.reader(io.StringIO(rejects_path.read_text(encoding="utf-8-sig"))))
+    assert rejected[0] == [*HEADER, "Errors"]
+    assert len(rejected) == ROWS + 1
+    fixed = [rejected[0][:-1]]
+    for row in rejected[1:]:
+        *cells, problems = row
+        assert problems, row
+        if "Author" in problems:
+            cells[2] = AUTHORS[0]
+        if "Price" in problems:
+            cells[3] = "12.50"
+        if "Publication date" in problems:
+            cells[4] = "2001-12-31"
+        fixed.append(cells)
+    fixed_path = write_csv(tmp_path / "books-fixed.csv", fixed)
+
+    # 5. Upload the fixed file: the mapping used last time is filled in again.
+    page.get_by_role("link", name="Upload another file").click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_bulk_import"))
+    expect(page.locator(".bulk-import-recent")).to_contain_text("books.csv")
+    upload(page, fixed_path)
+    expect(page.locator(".bulk-import-detected")).to_contain_text("last time")
+    expect(page.get_by_label("Remarks", exact=True)).to_have_value("notes")
+    shoot("mapping-again")
+    check_the_file(page)
+    assert counts(page) == {
+        "rows": str(ROWS), "created": str(ROWS), "updated": "0", "skipped": "0", "invalid": "0"
+    }
+    expect(page.locator(".bulk-import-errors")).to_have_count(0)
+    expect(page.locator(".bulk-import-sample")).to_contain_text("remark 0")
+    shoot("preview-clean")
+
+    # 6. Import, and watch the bar: record every value it takes until the result page.
+    values = []
+
+    def record(value):
+        values.append(value)
+
+    page.expose_function("recordBar", record)
+    page.evaluate(
+        """() => {
+            const bar = document.querySelector(".bulk-import-live .bulk-import-bar");
+            new MutationObserver(() => window.recordBar(bar.value))
+                .observe(bar, {attributes: true, attributeFilter: ["value"]});
+        }"""
+    )
+    live = page.locator(".bulk-import-live")
+    expect(live).to_be_hidden()
+    slow["commit"] = True
+    page.get_by_role("button", name="Import %d rows" % ROWS).click()
+    expect(live).to_be_visible()
+    page.wait_for_function(
+        """() => {
+            const bar = document.querySelector(".bulk-import-live .bulk-import-bar");
+            return bar && bar.value > 0 && bar.value < 100;
+        }"""
+    )
+    expect(live.locator(".total")).to_have_text(str(ROWS))
+    expect(live.locator(".bulk-import-message")).to_be_hidden()  # no empty error box
+    shoot("progress")
+    page.wait_for_url("**/result/")
+    slow["commit"] = False
+    assert any(0 < value < 100 for value in values), values
+    assert values == sorted(values), values
+    assert values[-1] == 100, values
+
+    # 7. The result.
+    expect(page.locator("h1")).to_have_text("Imported books-fixed.csv")
+    expect(page.locator(".bulk-import-result h2")).to_have_text("%d rows written" % ROWS)
+    assert counts(page, ".bulk-import-result") == {
+        "rows": str(ROWS), "created": str(ROWS), "updated": "0", "skipped": "0", "invalid": "0"
+    }
+    shoot("result")
+
+    # 8. The rows are in the changelist.
+    page.get_by_role("link", name="Go to the books").click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
+    expect(page.locator("p.paginator")).to_contain_text("%d books" % ROWS)
+    last = "978%010d" % (ROWS - 1)
+    expect(page.locator("#result_list")).to_contain_text(last)
+    expect(page.locator("#result_list")).to_contain_text("Book %d" % (ROWS - 1))
+    shoot("changelist-after")
+
+    assert Book.objects.count() == ROWS
+    book = Book.objects.select_related("author").get(isbn="978%010d" % 3)  # was "Nobody 3"
+    assert (book.author.name, book.price, book.notes) == (AUTHORS[0], Decimal("4.50"), "remark 3")
+    book = Book.objects.select_related("author").get(isbn="978%010d" % 4)  # was "lots"
+    assert (book.author.name, book.price, book.notes) == (AUTHORS[1], Decimal("12.50"), "remark 4")
+    assert Book.objects.get(isbn="978%010d" % 5).published == datetime.date(2001, 12, 31)
+    job = ImportJob.objects.get(original_name="books-fixed.csv")
+    assert (job.status, job.created, job.created_by) == (ImportJob.Status.SUCCEEDED, ROWS, staff)
+
+
+def test_xlsx_import(page, shoot, staff, tmp_path):
+    import openpyxl
+    from playwright.sync_api import expect
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Read me"
+    workbook.active.append(["Books to import are on the next sheet."])
+    sheet = workbook.create_sheet("Books")
+    sheet.append(["ISBN", "Title", "Writer", "Price", "Publication date", "In stock"])
+    sheet.append(["9780441478125", "The Left Hand of Darkness", AUTHORS[0], 9.99, datetime.date(1969, 3, 1), True])
+    sheet.append(["9780552166591", "Guards! Guards!", AUTHORS[1], 8.5, datetime.date(1989, 11, 1), False])
+    sheet.append(["9780446675505", "Parable of the Sower", AUTHORS[2], 12, datetime.date(1993, 10, 1), True])
+    path = tmp_path / "books.xlsx"
+    workbook.save(path)
+
+    log_in_and_open_upload(page, shoot)
+    page.set_input_files("input[type=file]", str(path))
+    page.get_by_text("Reading options").click()
+    page.get_by_label("Sheet").fill("Books")
+    shoot("upload")
+    page.get_by_role("button", name="Upload and map columns").click()
+    page.wait_for_url("**/mapping/")
+    expect(page.locator(".bulk-import-detected")).to_contain_text("XLSX")
+    expect(page.locator(".bulk-import-detected")).to_contain_text("Books")
+    expect(page.get_by_label("Writer", exact=True)).to_have_value("author__name")  # an alias
+    expect(page.get_by_label("In stock", exact=True)).to_have_value("in_stock")
+    shoot("mapping")
+    check_the_file(page)
+
+    assert counts(page) == {"rows": "3", "created": "3", "updated": "0", "skipped": "0", "invalid": "0"}
+    expect(page.locator(".bulk-import-sample")).to_contain_text("Guards! Guards!")
+    shoot("preview")
+    page.get_by_role("button", name="Import 3 rows").click()
+    page.wait_for_url("**/result/")
+    expect(page.locator(".bulk-import-result h2")).to_have_text("3 rows written")
+    shoot("result")
+
+    page.get_by_role("link", name="Go to the books").click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
+    result_list = page.locator("#result_list")
+    for title in ("The Left Hand of Darkness", "Guards! Guards!", "Parable of the Sower"):
+        expect(result_list).to_contain_text(title)
+    expect(page.locator("p.paginator")).to_contain_text("3 books")
+    shoot("changelist-after")
+
+    book = Book.objects.get(isbn="9780552166591")
+    assert (book.price, book.published, book.in_stock) == (Decimal("8.50"), datetime.date(1989, 11, 1), False)
