@@ -279,6 +279,11 @@ def build_mapping(
         if not path:
             continue
         if header not in positions:
+            # "in_stock" or "IN STOCK" names the column "In stock", when only one matches.
+            same = [h for h in positions if h and normalize(h) == normalize(header)]
+            if len(same) == 1:
+                header = same[0]
+        if header not in positions:
             hint = suggest_fields(header, [h for h in headers if h])
             message = _("The file has no column “%(header)s”.") % {"header": header}
             if hint:

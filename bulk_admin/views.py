@@ -331,6 +331,7 @@ class MappingView(BulkImportView):
             "required_fields": [f.verbose_name for f in required if f.name in fields],
             "reused_mapping": getattr(self, "reused_mapping", False),
             "delimiter_label": _delimiter_label(job.detected.get("delimiter")),
+            "status_url": self.url("status", job),
         }
 
     def get(self, request: HttpRequest, job_id: Any) -> HttpResponse:

@@ -1109,3 +1109,13 @@ def test_process_imports_into_a_database_file(tmp_path):
 
 def _as_values(book):
     return {f.attname: getattr(book, f.attname) for f in Book._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_map_header_matches_ignoring_case_and_punctuation(make_csv, bulk_import):
+    path = make_csv([["ISBN", "Title", "In stock"], ["9780441478125", "A", "no"]])
+    run = bulk_import(
+        "testapp.Book", path, "--map", "isbn=isbn", "--map", "TITLE=title", "--map", "in_stock=in_stock", "--json"
+    )
+    assert run.code == 0, run.stderr
+    assert run.json["mapping"] == {"ISBN": "isbn", "Title": "title", "In stock": "in_stock"}

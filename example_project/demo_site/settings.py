@@ -95,7 +95,12 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            # WAL lets the progress page read while an import writes.
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=wal;"},
+        }
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

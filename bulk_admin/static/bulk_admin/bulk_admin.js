@@ -1,7 +1,9 @@
 /* bulk_admin: live progress of an import job, and a commit that shows its progress. */
 "use strict";
 (function () {
-  function poll(url, panel, waitForStart) {
+  // Update the bar from the status endpoint; on the progress page (navigate) also go where
+  // the job's state says once it is finished.
+  function poll(url, panel, navigate) {
     var bar = panel.querySelector(".bulk-import-bar");
     var rows = panel.querySelector(".rows");
     var rate = panel.querySelector(".rate");
@@ -12,9 +14,9 @@
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.json(); })
         .then(function (data) {
-          if (waitForStart && data.status === "validated") {
-            // The commit request has not started the job yet. Show nothing of this
-            // status: its counts and 100 % are the validation's, not the import's.
+          if (!navigate && data.finished) {
+            // The job has not started yet (or has just ended): the counts are the previous
+            // step's, so show nothing of them; the form's own request says where to go.
             window.setTimeout(tick, 300);
             return;
           }
@@ -27,11 +29,15 @@
           if (left) {
             left.textContent = data.seconds_left ? "· ~" + Math.round(data.seconds_left) + " s" : "";
           }
+          if (!navigate) {
+            window.setTimeout(tick, 500);
+            return;
+          }
           if (data.redirect) {
             window.location.assign(data.redirect);
             return;
           }
-          if (data.finished && data.status !== "validated") {
+          if (data.finished) {
             if (message && data.message) {
               message.textContent = data.message;
               message.hidden = false;
@@ -49,30 +55,37 @@
   document.addEventListener("DOMContentLoaded", function () {
     var panel = document.querySelector(".bulk-import-progress");
     if (panel && panel.dataset.statusUrl) {
-      poll(panel.dataset.statusUrl, panel);
+      poll(panel.dataset.statusUrl, panel, true);
     }
-    // Commit: show the progress here while the import runs. With the immediate task
-    // backend the POST returns only when the import is done; with a worker it returns at
-    // once. Either way the status endpoint drives the bar and says where to go next.
-    var commit = document.querySelector("form.bulk-import-commit");
-    var livePanel = document.querySelector(".bulk-import-live");
-    if (commit && livePanel && window.fetch && window.FormData) {
-      commit.addEventListener("submit", function (event) {
+    // Mapping and commit: show the progress on this page while the job runs. With the
+    // immediate task backend the POST returns only when the job is done; with a worker it
+    // returns at once. Either way the status endpoint drives the bar and says where to go.
+    document.querySelectorAll("form[data-status-url]").forEach(function (form) {
+      var live = document.querySelector(".bulk-import-live");
+      if (!live || !window.fetch || !window.FormData) { return; }
+      form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var buttons = commit.querySelectorAll("input[type=submit]");
-        buttons.forEach(function (button) { button.disabled = true; });
-        livePanel.hidden = false;
-        fetch(commit.action, {method: "POST", body: new FormData(commit), credentials: "same-origin"})
+        form.querySelectorAll("input[type=submit]").forEach(function (button) { button.disabled = true; });
+        live.hidden = false;
+        fetch(form.action || window.location.href, {method: "POST", body: new FormData(form), credentials: "same-origin"})
           .then(function (response) {
-            // Refused (invalid rows, stale page): the preview says why.
-            if (!response.ok || response.url.indexOf("/preview/") !== -1) { window.location.reload(); }
+            if (!response.ok || !response.redirected) {
+              // Refused (a form error, invalid rows, a stale page): show the answer.
+              return response.text().then(function (html) {
+                document.open();
+                document.write(html);
+                document.close();
+              });
+            }
+            // The job's page: the result, the preview, or its progress page with a worker.
+            window.location.assign(response.url);
           })
           .catch(function () { /* the status poll still reports the outcome */ });
-        poll(commit.dataset.statusUrl, livePanel, true);
+        poll(form.dataset.statusUrl, live, false);
       });
-    }
+    });
     // Disable a submit button once clicked: one click, one import.
-    document.querySelectorAll("form.bulk-import-mapping, form.bulk-import-upload")
+    document.querySelectorAll("form.bulk-import-upload")
       .forEach(function (form) {
         form.addEventListener("submit", function () {
           form.querySelectorAll("input[type=submit]").forEach(function (button) {
