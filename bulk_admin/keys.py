@@ -171,8 +171,15 @@ class KeyChecker:
                 if value is None:
                     continue
                 seen = self.seen[index]
-                first = seen.get(_fold(value) if self.fold else value)
-                if first is not None or value in existing[index]:
+                seen_value = _fold(value) if self.fold else value
+                first = seen.get(seen_value)
+                taken = first is not None or value in existing[index]
+                # A key counts as seen from the first row holding it, even when that row
+                # turns out invalid, or is skipped for a later key: the COPY sink's
+                # staging checks decide alike, key by key, so both sinks agree.
+                if not (taken and self.policy == "skip"):
+                    seen.setdefault(seen_value, row_number)
+                if taken:
                     if self.policy == "update":
                         action = "update"
                     elif self.policy == "skip":
@@ -187,10 +194,6 @@ class KeyChecker:
             if action == "skip":
                 self.skipped += 1
                 continue
-            for index, key in enumerate(self.keys):
-                value = key.value(values)
-                if value is not None:
-                    self.seen[index].setdefault(_fold(value) if self.fold else value, row_number)
             (updates if action == "update" else creates).append(row)
         return creates, updates
 

@@ -497,6 +497,49 @@ def test_not_null_rejected_on_the_straight_path(make_csv):
         assert list(Event.objects.values()) == before
 
 
+# --- two keys in one row: both sinks decide alike -----------------------------------------------
+
+TWO_KEYS = [
+    ["id", "name"],
+    ["101", "x"],  # 2
+    ["102", "x"],  # 3: name taken by row 2
+    ["102", "y"],  # 4: id seen on row 3, although row 3 is not written
+    ["103", "Existing"],  # 5: name taken by the table
+    ["104", "Existing"],  # 6
+    ["104", "z"],  # 7: id seen on row 6
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "policy, created, skipped, invalid, names",
+    [
+        ("skip", 1, 5, 0, ["Existing", "x"]),
+        ("error", 1, 0, 5, ["Existing", "x"]),
+    ],
+)
+def test_rows_with_two_keys_are_judged_alike_by_every_sink(
+    make_csv, policy, created, skipped, invalid, names
+):
+    Author.objects.create(id=1, name="Existing")
+    for sink in sinks_here():
+        result = import_file(
+            Author,
+            make_csv(TWO_KEYS),
+            sink=sink,
+            on_conflict=policy,
+            skip_invalid=True,
+            chunk_size=2,
+        )
+        assert (result.created, result.skipped, result.invalid) == (created, skipped, invalid), (
+            sink
+        )
+        assert sorted(Author.objects.values_list("name", flat=True)) == names, sink
+        if policy == "error":
+            assert sorted({e.row for e in result.errors}) == [3, 4, 5, 6, 7]
+        Author.objects.exclude(id=1).delete()
+
+
 # --- bulk_create: batches ------------------------------------------------------------------------
 
 
