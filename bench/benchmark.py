@@ -77,7 +77,15 @@ MAPPING = {
     "notes": "notes",
 }
 COPY_COLUMNS = [
-    "isbn", "title", "author_id", "price", "published", "in_stock", "pages", "notes", "created_at",
+    "isbn",
+    "title",
+    "author_id",
+    "price",
+    "published",
+    "in_stock",
+    "pages",
+    "notes",
+    "created_at",
 ]
 # Order-independent fingerprint of the imported data (ids and created_at excluded).
 CHECKSUM_SQL = (
@@ -97,19 +105,8 @@ DB = {
 
 # --- data ----------------------------------------------------------------------------------
 
-WORDS = (
-    "river stone garden winter silent night city light shadow empire secret history house "
-    "ocean glass iron paper letter journey north south kingdom mirror crown storm fire water "
-    "memory forest machine island road summer autumn spring daughter son mother father war "
-    "peace heart song dream clock tower bridge market harbor valley mountain desert star moon "
-    "sun wolf raven fox horse garden science theory practical guide complete modern ancient "
-    "lost found last first little great hidden golden broken quiet wild red blue green black "
-    "white old new short long strange curious simple hard"
-).split()
-SYLLABLES = (
-    "an be ca de el fa go ha id jo ka li mo na or pe qui ra so ta ul vi wa xe yo za "
-    "bri cla dro fle gri kra lor mar nel pra ros sal tor ven wil"
-).split()
+WORDS = ["river", "stone", "garden", "winter", "silent", "night", "city", "light", "shadow", "empire", "secret", "history", "house", "ocean", "glass", "iron", "paper", "letter", "journey", "north", "south", "kingdom", "mirror", "crown", "storm", "fire", "water", "memory", "forest", "machine", "island", "road", "summer", "autumn", "spring", "daughter", "son", "mother", "father", "war", "peace", "heart", "song", "dream", "clock", "tower", "bridge", "market", "harbor", "valley", "mountain", "desert", "star", "moon", "sun", "wolf", "raven", "fox", "horse", "garden", "science", "theory", "practical", "guide", "complete", "modern", "ancient", "lost", "found", "last", "first", "little", "great", "hidden", "golden", "broken", "quiet", "wild", "red", "blue", "green", "black", "white", "old", "new", "short", "long", "strange", "curious", "simple", "hard"]
+SYLLABLES = ["an", "be", "ca", "de", "el", "fa", "go", "ha", "id", "jo", "ka", "li", "mo", "na", "or", "pe", "qui", "ra", "so", "ta", "ul", "vi", "wa", "xe", "yo", "za", "bri", "cla", "dro", "fle", "gri", "kra", "lor", "mar", "nel", "pra", "ros", "sal", "tor", "ven", "wil"]
 
 
 def author_names() -> list[str]:
@@ -176,7 +173,9 @@ def book_rows(count: int):
 
 
 def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -280,12 +279,19 @@ def ensure_data(sizes: dict[str, int], regenerate: bool = False) -> None:
     files: dict[str, int] = manifest.get("files", {})
 
     def needed(path: Path) -> bool:
-        return regenerate or path.name not in files or not path.exists() or path.stat().st_size != files[path.name]
+        return (
+            regenerate
+            or path.name not in files
+            or not path.exists()
+            or path.stat().st_size != files[path.name]
+        )
 
     def done(*paths: Path) -> None:
         for path in paths:
             files[path.name] = path.stat().st_size
-        manifest_path.write_text(json.dumps({"version": GENERATOR_VERSION, "seed": SEED, "files": files}, indent=1))
+        manifest_path.write_text(
+            json.dumps({"version": GENERATOR_VERSION, "seed": SEED, "files": files}, indent=1)
+        )
 
     main = sizes["main"]
     csv_path, copy_path = data_path(main, "csv"), data_path(main, "copy")
@@ -295,7 +301,9 @@ def ensure_data(sizes: dict[str, int], regenerate: bool = False) -> None:
         write_csv(csv_path, main, copy_path)
         done(csv_path, copy_path)
         print(f"  {time.perf_counter() - started:.1f} s", flush=True)
-    for rows in sorted({sizes[name] for name in ("bulk_create", "xlsx", "small", "import_export")}):
+    for rows in sorted(
+        {sizes[name] for name in ("bulk_create", "xlsx", "small", "import_export")}
+    ):
         path = data_path(rows, "csv")
         if needed(path):
             print(f"generating {path.name} ...", flush=True)
@@ -335,7 +343,9 @@ def child_env(**extra: str) -> dict[str, str]:
 def prepare_database() -> None:
     """Create the database and tables; load the authors (ids 1..AUTHORS)."""
     with connect("postgres") as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB["dbname"]]).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DB["dbname"]]
+        ).fetchone()
         if not exists:
             conn.execute('CREATE DATABASE "%s"' % DB["dbname"].replace('"', '""'))
     subprocess.run(
@@ -351,7 +361,9 @@ def prepare_database() -> None:
             with cursor.copy(f"COPY {AUTHOR_TABLE} (id, name) FROM STDIN") as copy:
                 for index, name in enumerate(names):
                     copy.write_row((index + 1, name))
-        conn.execute(f"SELECT setval(pg_get_serial_sequence('{AUTHOR_TABLE}', 'id'), {len(names)})")
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{AUTHOR_TABLE}', 'id'), {len(names)})"
+        )
         conn.execute(f"VACUUM ANALYZE {AUTHOR_TABLE}")
 
 
@@ -365,10 +377,19 @@ def reset_table(conn) -> None:
 
 def server_info(conn) -> dict[str, str]:
     names = [
-        "server_version", "shared_buffers", "max_wal_size", "work_mem", "maintenance_work_mem",
-        "synchronous_commit", "fsync", "autovacuum", "wal_level",
+        "server_version",
+        "shared_buffers",
+        "max_wal_size",
+        "work_mem",
+        "maintenance_work_mem",
+        "synchronous_commit",
+        "fsync",
+        "autovacuum",
+        "wal_level",
     ]
-    rows = conn.execute("SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name", [names]).fetchall()
+    rows = conn.execute(
+        "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name", [names]
+    ).fetchall()
     return dict(rows)
 
 
@@ -449,15 +470,33 @@ def wait_for_idle(max_wait: float, threshold: float) -> tuple[float, float]:
 def measure(method: Method) -> Run:
     if method.key == "psql":
         command = [
-            "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "-h", DB["host"], "-p", DB["port"], "-U", DB["user"], "-d", DB["dbname"],
-            "-c", "\\copy %s (%s) FROM '%s'" % (BOOK_TABLE, ", ".join(COPY_COLUMNS), method.path),
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            DB["host"],
+            "-p",
+            DB["port"],
+            "-U",
+            DB["user"],
+            "-d",
+            DB["dbname"],
+            "-c",
+            "\\copy %s (%s) FROM '%s'" % (BOOK_TABLE, ", ".join(COPY_COLUMNS), method.path),
         ]
         env = dict(os.environ)
         if DB["password"]:
             env["PGPASSWORD"] = DB["password"]
     else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", method.key, str(method.path)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            method.key,
+            str(method.path),
+        ]
         env = child_env(**method.env)
     busy_before = machine_cpu()
     status, wall, usage, out, err = _spawn(command, env)
@@ -501,13 +540,24 @@ def import_export_resource():
 
     class BookResource(resources.ModelResource):
         author = fields.Field(
-            attribute="author", column_name="author", widget=widgets.ForeignKeyWidget(Author, "name")
+            attribute="author",
+            column_name="author",
+            widget=widgets.ForeignKeyWidget(Author, "name"),
         )
 
         class Meta:
             model = Book
             import_id_fields = ["isbn"]
-            fields = ("isbn", "title", "author", "price", "published", "in_stock", "pages", "notes")
+            fields = (
+                "isbn",
+                "title",
+                "author",
+                "price",
+                "published",
+                "in_stock",
+                "pages",
+                "notes",
+            )
 
     return BookResource()
 
@@ -548,7 +598,9 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
         result = import_file(MODEL, path, mapping=MAPPING, sink=sink)
         if not result.committed or result.invalid:
             errors = [error.as_dict() for error in result.errors[:3]]
-            raise SystemExit(f"bulk_import wrote nothing: {result.invalid} invalid rows, e.g. {errors}")
+            raise SystemExit(
+                f"bulk_import wrote nothing: {result.invalid} invalid rows, e.g. {errors}"
+            )
         detail = {
             "method": result.method,
             "rows": result.rows,
@@ -574,15 +626,33 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
     return [
         Method("psql", "psql \\copy (floor)", main, data_path(main, "copy")),
         Method("copy", "bulk_import COPY", main, data_path(main, "csv")),
-        Method("bulk_create", "bulk_import bulk_create", sizes["bulk_create"], data_path(sizes["bulk_create"], "csv")),
-        Method("import_export", "django-import-export", sizes["import_export"], data_path(sizes["import_export"], "csv")),
+        Method(
+            "bulk_create",
+            "bulk_import bulk_create",
+            sizes["bulk_create"],
+            data_path(sizes["bulk_create"], "csv"),
+        ),
+        Method(
+            "import_export",
+            "django-import-export",
+            sizes["import_export"],
+            data_path(sizes["import_export"], "csv"),
+        ),
         Method("csv_small", f"bulk_import CSV {_short(xlsx)}", xlsx, data_path(xlsx, "csv")),
         Method("xlsx", f"bulk_import XLSX {_short(xlsx)}", xlsx, data_path(xlsx, "xlsx")),
         Method(
-            "xlsx_openpyxl", f"  XLSX, openpyxl reader", xlsx, data_path(xlsx, "xlsx"),
+            "xlsx_openpyxl",
+            "  XLSX, openpyxl reader",
+            xlsx,
+            data_path(xlsx, "xlsx"),
             env={"BENCH_XLSX_READER": "openpyxl"},
         ),
-        Method("copy_small", f"bulk_import COPY {_short(sizes['small'])}", sizes["small"], data_path(sizes["small"], "csv")),
+        Method(
+            "copy_small",
+            f"bulk_import COPY {_short(sizes['small'])}",
+            sizes["small"],
+            data_path(sizes["small"], "csv"),
+        ),
     ]
 
 
@@ -608,7 +678,8 @@ def summarize(method: Method, runs: list[Run], floor: tuple[int, float] | None) 
         "client_cpu": statistics.median(run.client_cpu for run in runs),
         "server_cpu": (
             statistics.median(run.server_cpu for run in runs)
-            if all(run.server_cpu is not None for run in runs) else None
+            if all(run.server_cpu is not None for run in runs)
+            else None
         ),
         "other_cpu_all": [round(run.other_cpu, 2) for run in runs],
         "idle_load_all": [round(run.idle_load, 2) for run in runs],
@@ -636,36 +707,60 @@ def goals(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | Non
         found.append(("≥ 50× django-import-export rows/s", f"{ratio:.0f}×", ratio >= 50))
     if copy:
         rss = copy["peak_rss_mb"]
-        found.append((f"peak RSS of the {_short(copy['rows'])}-row import < 150 MB", f"{rss:.0f} MB", rss < 150))
+        found.append(
+            (
+                f"peak RSS of the {_short(copy['rows'])}-row import < 150 MB",
+                f"{rss:.0f} MB",
+                rss < 150,
+            )
+        )
     if copy and small:
         ratio = copy["peak_rss_mb"] / small["peak_rss_mb"]
-        found.append((
-            f"peak RSS {_short(copy['rows'])} ≈ {_short(small['rows'])} (≤ 1.25×)",
-            f"{copy['peak_rss_mb']:.0f} vs {small['peak_rss_mb']:.0f} MB = {ratio:.2f}×",
-            ratio <= 1.25,
-        ))
+        found.append(
+            (
+                f"peak RSS {_short(copy['rows'])} ≈ {_short(small['rows'])} (≤ 1.25×)",
+                f"{copy['peak_rss_mb']:.0f} vs {small['peak_rss_mb']:.0f} MB = {ratio:.2f}×",
+                ratio <= 1.25,
+            )
+        )
     if xlsx and csv_small:
         ratio = xlsx["seconds"] / csv_small["seconds"]
-        found.append((f"XLSX {_short(xlsx['rows'])} ≤ 1.5× CSV {_short(csv_small['rows'])}", f"{ratio:.2f}×", ratio <= 1.5))
+        found.append(
+            (
+                f"XLSX {_short(xlsx['rows'])} ≤ 1.5× CSV {_short(csv_small['rows'])}",
+                f"{ratio:.2f}×",
+                ratio <= 1.5,
+            )
+        )
     return found
 
 
 def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
-    header = ["method", "rows", "seconds (median)", "rows/s", "ratio to \\copy", "peak RSS MB",
-              "client CPU s", "server CPU s"]
+    header = [
+        "method",
+        "rows",
+        "seconds (median)",
+        "rows/s",
+        "ratio to \\copy",
+        "peak RSS MB",
+        "client CPU s",
+        "server CPU s",
+    ]
     lines = []
     body = []
     for item in results:
-        body.append([
-            item["label"],
-            f"{item['rows']:,}",
-            f"{item['seconds']:.2f}",
-            f"{item['rows_per_s']:,.0f}",
-            f"{item['ratio']:.2f}×" if "ratio" in item else "",
-            f"{item['peak_rss_mb']:.0f}",
-            f"{item['client_cpu']:.1f}",
-            f"{item['server_cpu']:.1f}" if item.get("server_cpu") is not None else "",
-        ])
+        body.append(
+            [
+                item["label"],
+                f"{item['rows']:,}",
+                f"{item['seconds']:.2f}",
+                f"{item['rows_per_s']:,.0f}",
+                f"{item['ratio']:.2f}×" if "ratio" in item else "",
+                f"{item['peak_rss_mb']:.0f}",
+                f"{item['client_cpu']:.1f}",
+                f"{item['server_cpu']:.1f}" if item.get("server_cpu") is not None else "",
+            ]
+        )
     if markdown:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
@@ -673,10 +768,18 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
             lines.append("| " + " | ".join(cell.replace("\\", "\\\\") for cell in row) + " |")
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))
+        )
+    )
     lines.append("  ".join("-" * w for w in widths))
     for row in body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+            )
+        )
     return "\n".join(lines)
 
 
@@ -744,7 +847,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
     checksums: dict[str, tuple[int, str]] = {}
     with connect() as conn:
         info = {"machine": machine(), "postgresql": server_info(conn)}
-        print(f"{info['machine']['cpu']}, {info['machine']['cores']} cores; PostgreSQL {info['postgresql']['server_version']}", flush=True)
+        print(
+            f"{info['machine']['cpu']}, {info['machine']['cores']} cores; PostgreSQL {info['postgresql']['server_version']}",
+            flush=True,
+        )
         for repetition in range(args.repeat):
             for method in methods:
                 reset_table(conn)
@@ -755,7 +861,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 run.idle_load, run.waited = load, waited
                 count = conn.execute(f"SELECT count(*) FROM {BOOK_TABLE}").fetchone()[0]
                 if count != method.rows:
-                    raise SystemExit(f"{method.label}: {count} rows in the table, expected {method.rows}")
+                    raise SystemExit(
+                        f"{method.label}: {count} rows in the table, expected {method.rows}"
+                    )
                 if repetition == 0:
                     checksums[method.key] = tuple(conn.execute(CHECKSUM_SQL).fetchone())
                 runs[method.key].append(run)
@@ -764,10 +872,22 @@ def run_benchmark(args: argparse.Namespace) -> int:
                     f"{run.seconds:8.2f} s  {method.rows / run.seconds:>9,.0f} rows/s  "
                     f"{run.peak_rss_mb:6.0f} MB  (process {run.process_seconds:.2f} s, "
                     f"client CPU {run.client_cpu:.1f} s"
-                    + (f", server CPU {run.server_cpu:.1f} s" if run.server_cpu is not None else "")
+                    + (
+                        f", server CPU {run.server_cpu:.1f} s"
+                        if run.server_cpu is not None
+                        else ""
+                    )
                     + f", other CPU {run.other_cpu:.1f} s"
-                    + (f"; waited {run.waited:.0f} s for a quiet machine" if run.waited >= 2 else "")
-                    + (f"; started with {run.idle_load:.2f} cores busy" if run.idle_load >= args.idle_threshold else "")
+                    + (
+                        f"; waited {run.waited:.0f} s for a quiet machine"
+                        if run.waited >= 2
+                        else ""
+                    )
+                    + (
+                        f"; started with {run.idle_load:.2f} cores busy"
+                        if run.idle_load >= args.idle_threshold
+                        else ""
+                    )
                     + ")",
                     flush=True,
                 )
@@ -780,12 +900,21 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
     # The same rows must give the same table, whichever way they came in.
     notes = []
-    for group in (("psql", "copy"), ("csv_small", "xlsx", "xlsx_openpyxl"), ("copy_small", "import_export")):
+    for group in (
+        ("psql", "copy"),
+        ("csv_small", "xlsx", "xlsx_openpyxl"),
+        ("copy_small", "import_export"),
+    ):
         present = [key for key in group if key in checksums]
         if len({by_key[key]["rows"] for key in present}) > 1:
             continue  # different row counts (a small run): nothing to compare
         if len(present) > 1 and len({checksums[key] for key in present}) > 1:
-            notes.append("data differs between " + ", ".join(present) + ": " + repr({key: checksums[key] for key in present}))
+            notes.append(
+                "data differs between "
+                + ", ".join(present)
+                + ": "
+                + repr({key: checksums[key] for key in present})
+            )
 
     print()
     print(format_table(results))
@@ -821,19 +950,37 @@ def run_profile(args: argparse.Namespace) -> int:
     import pstats
 
     rows = args.profile
-    ensure_data({"main": args.rows, "bulk_create": rows, "import_export": rows, "xlsx": min(args.xlsx_rows, args.rows), "small": rows})
+    ensure_data(
+        {
+            "main": args.rows,
+            "bulk_create": rows,
+            "import_export": rows,
+            "xlsx": min(args.xlsx_rows, args.rows),
+            "small": rows,
+        }
+    )
     prepare_database()
     output = DATA / f"profile_copy_{rows}.pstats"
     with connect() as conn:
         reset_table(conn)
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", "copy", str(data_path(rows, "csv")), "--profile-output", str(output)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "copy",
+        str(data_path(rows, "csv")),
+        "--profile-output",
+        str(output),
+    ]
     status, wall, usage, out, err = _spawn(command, child_env())
     if status != 0:
         raise SystemExit(err)
     detail = json.loads(out.strip().splitlines()[-1])
-    print(f"COPY path, {rows:,} rows under cProfile: {detail['seconds']:.2f} s "
-          f"(client CPU {usage.ru_utime + usage.ru_stime:.1f} s, server CPU {detail.get('server_cpu', 0):.1f} s, "
-          f"timings {detail['timings']})")
+    print(
+        f"COPY path, {rows:,} rows under cProfile: {detail['seconds']:.2f} s "
+        f"(client CPU {usage.ru_utime + usage.ru_stime:.1f} s, server CPU {detail.get('server_cpu', 0):.1f} s, "
+        f"timings {detail['timings']})"
+    )
     stats = pstats.Stats(str(output))
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(40)
@@ -844,22 +991,57 @@ def run_profile(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=None, help="rows of the main file (default 1,000,000)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 50k rows, one repetition, 2k rows for import-export")
-    parser.add_argument("--repeat", type=int, default=None, help="repetitions per method (default 3; the median is reported)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=None, help="rows of the main file (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 50k rows, one repetition, 2k rows for import-export",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions per method (default 3; the median is reported)",
+    )
     parser.add_argument("--bulk-create-rows", type=int, default=200_000)
-    parser.add_argument("--import-export-rows", type=int, default=None, help="default 10,000 (2,000 with --quick)")
+    parser.add_argument(
+        "--import-export-rows", type=int, default=None, help="default 10,000 (2,000 with --quick)"
+    )
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--small-rows", type=int, default=10_000)
-    parser.add_argument("--methods", help="comma-separated subset: psql,copy,bulk_create,import_export,csv_small,xlsx,xlsx_openpyxl,copy_small")
-    parser.add_argument("--idle-wait", type=float, default=None, metavar="SECONDS",
-                        help="before each run, wait up to SECONDS (default 600, 30 with --quick) for the machine to be quiet; 0: don't")
-    parser.add_argument("--idle-threshold", type=float, default=0.3, metavar="CORES",
-                        help="quiet means fewer than CORES cores busy (default 0.3)")
+    parser.add_argument(
+        "--methods",
+        help="comma-separated subset: psql,copy,bulk_create,import_export,csv_small,xlsx,xlsx_openpyxl,copy_small",
+    )
+    parser.add_argument(
+        "--idle-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="before each run, wait up to SECONDS (default 600, 30 with --quick) for the machine to be quiet; 0: don't",
+    )
+    parser.add_argument(
+        "--idle-threshold",
+        type=float,
+        default=0.3,
+        metavar="CORES",
+        help="quiet means fewer than CORES cores busy (default 0.3)",
+    )
     parser.add_argument("--regenerate", action="store_true", help="write the data files again")
-    parser.add_argument("--generate-only", action="store_true", help="write the data files and stop")
-    parser.add_argument("--profile", type=int, metavar="ROWS", help="profile the COPY path on ROWS rows instead of benchmarking")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="write the data files and stop"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="ROWS",
+        help="profile the COPY path on ROWS rows instead of benchmarking",
+    )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--profile-output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

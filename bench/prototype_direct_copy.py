@@ -47,16 +47,15 @@ def main() -> None:
     import django
 
     django.setup()
-    import psycopg
+    from django.db import connection, transaction
     from psycopg.copy import QueuedLibpqWriter
 
     from bench import benchmark
     from bulk_admin import sources
     from bulk_admin.conf import conf
     from bulk_admin.conversion import Plan
-    from bulk_admin.importer import ImportOptions, Importer
+    from bulk_admin.importer import Importer, ImportOptions
     from bulk_admin.sinks import CopySink, _quote
-    from django.db import connection, transaction
 
     if "--fast-limits" in flags:
         max_cell = conf.MAX_CELL_SIZE
@@ -75,9 +74,20 @@ def main() -> None:
             benchmark.reset_table(admin)
             started = time.perf_counter()
             subprocess.run(
-                ["psql", "-X", "-q", "-h", benchmark.DB["host"], "-U", benchmark.DB["user"], "-d",
-                 benchmark.DB["dbname"], "-c", "\\copy %s (%s) FROM '%s'" % (
-                     benchmark.BOOK_TABLE, ", ".join(benchmark.COPY_COLUMNS), copy_path)],
+                [
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-h",
+                    benchmark.DB["host"],
+                    "-U",
+                    benchmark.DB["user"],
+                    "-d",
+                    benchmark.DB["dbname"],
+                    "-c",
+                    "\\copy %s (%s) FROM '%s'"
+                    % (benchmark.BOOK_TABLE, ", ".join(benchmark.COPY_COLUMNS), copy_path),
+                ],
                 check=True,
             )
             floor = time.perf_counter() - started
@@ -88,7 +98,9 @@ def main() -> None:
     cache: dict[str, int] = {}
     started = time.perf_counter()
     cpu = time.process_time()
-    importer = Importer(benchmark.MODEL, str(path), ImportOptions(mapping=benchmark.MAPPING, sink="copy"))
+    importer = Importer(
+        benchmark.MODEL, str(path), ImportOptions(mapping=benchmark.MAPPING, sink="copy")
+    )
     with importer.open() as source, transaction.atomic():
         plan = Plan(importer.build_mapping(source.headers), using="default")
         relations = plan.relations
@@ -113,7 +125,8 @@ def main() -> None:
                     if missing:
                         cache.update(
                             lookup.execute(
-                                "SELECT name, id FROM %s WHERE name = ANY(%%s)" % _quote(connection, benchmark.AUTHOR_TABLE),
+                                "SELECT name, id FROM %s WHERE name = ANY(%%s)"
+                                % _quote(connection, benchmark.AUTHOR_TABLE),
                                 [missing],
                             ).fetchall()
                         )
@@ -128,8 +141,11 @@ def main() -> None:
         checksum = admin.execute(benchmark.CHECKSUM_SQL).fetchone()
         benchmark.reset_table(admin)
     assert count == rows, count
-    print(f"direct COPY {sorted(flags)}: {seconds:.2f} s, client CPU {cpu:.1f} s"
-          + (f", {seconds / floor:.2f}× \\copy" if floor else "") + f"; checksum {checksum}")
+    print(
+        f"direct COPY {sorted(flags)}: {seconds:.2f} s, client CPU {cpu:.1f} s"
+        + (f", {seconds / floor:.2f}× \\copy" if floor else "")
+        + f"; checksum {checksum}"
+    )
 
 
 if __name__ == "__main__":

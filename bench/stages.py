@@ -38,7 +38,7 @@ def main() -> None:
     from bench.benchmark import MAPPING, MODEL
     from bulk_admin.conf import conf
     from bulk_admin.conversion import Plan
-    from bulk_admin.importer import ImportOptions, Importer
+    from bulk_admin.importer import Importer, ImportOptions
     from bulk_admin.sinks import CopySink
 
     chunk_size = conf.CHUNK_SIZE
@@ -88,7 +88,9 @@ def main() -> None:
     results = {}
     results["csv"] = timed("1. csv.reader alone", raw_csv)
     results["source"] = timed("2. CsvSource.rows()", lambda: run(False, False, False))
-    results["convert"] = timed("3. + Plan.convert (no FK lookups)", lambda: run(True, False, False))
+    results["convert"] = timed(
+        "3. + Plan.convert (no FK lookups)", lambda: run(True, False, False)
+    )
     results["relations"] = timed("4. + FK lookups", lambda: run(True, True, False))
     results["lines"] = timed("5. + COPY text formatting", lambda: run(True, True, True))
     print()
@@ -96,8 +98,10 @@ def main() -> None:
     print(f"conversion and validation          {results['convert'] - results['source']:6.2f} s")
     print(f"foreign keys (client side)         {results['relations'] - results['convert']:6.2f} s")
     print(f"COPY formatting                    {results['lines'] - results['relations']:6.2f} s")
-    print(f"client CPU for {rows:,} rows, all stages: {results['lines']:.2f} s "
-          f"→ {results['lines'] / rows * 1e6:.0f} µs/row, {results['lines'] / rows * 1e6:.0f} s per million rows")
+    print(
+        f"client CPU for {rows:,} rows, all stages: {results['lines']:.2f} s "
+        f"→ {results['lines'] / rows * 1e6:.0f} µs/row, {results['lines'] / rows * 1e6:.0f} s per million rows"
+    )
 
 
 if __name__ == "__main__":

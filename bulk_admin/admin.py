@@ -54,7 +54,7 @@ class BulkImportMixin(_AdminBase):
     """Foreign keys matched by a unique field of the related model: ``{"customer": "email"}``."""
 
     bulk_import_keys: Sequence[str] | None = None
-    """Fields that identify a row for the conflict policies; the model's unique fields when None."""
+    """Fields identifying a row for the conflict policies; the model's unique fields when None."""
 
     bulk_import_policies: Sequence[str] = POLICIES
     """Conflict policies offered (``error``, ``skip``, ``update``); the first is the default."""
@@ -129,7 +129,7 @@ class BulkImportMixin(_AdminBase):
         return self.has_add_permission(request)
 
     def get_bulk_import_policies(self, request: HttpRequest) -> list[str]:
-        """Return the conflict policies this user may choose; ``update`` needs change permission."""
+        """Return the conflict policies the user may choose; ``update`` needs change rights."""
         policies = [policy for policy in self.bulk_import_policies if policy in POLICIES]
         if "update" in policies and not self.has_change_permission(request):
             policies.remove("update")
@@ -166,7 +166,9 @@ class BulkImportMixin(_AdminBase):
         Used when the admin also has ``resource_classes`` (``ImportExportModelAdmin``): the
         resource's columns, ``import_id_fields``, widgets and options carry over.
         """
-        if not (hasattr(self, "get_import_resource_classes") or hasattr(self, "get_resource_classes")):
+        if not (
+            hasattr(self, "get_import_resource_classes") or hasattr(self, "get_resource_classes")
+        ):
             return None
         from bulk_admin.contrib.import_export import resource_for_admin
 
@@ -205,7 +207,9 @@ class BulkImportMixin(_AdminBase):
             )
         return options
 
-    def get_bulk_import_initial_mapping(self, request: HttpRequest, headers: Sequence[str]) -> dict[str, str] | None:
+    def get_bulk_import_initial_mapping(
+        self, request: HttpRequest, headers: Sequence[str]
+    ) -> dict[str, str] | None:
         """Return the mapping proposed for ``headers``, or None for the automatic proposal."""
         resource = self.get_bulk_import_resource(request)
         if resource is None:
@@ -214,7 +218,9 @@ class BulkImportMixin(_AdminBase):
 
         return dict(options_from_resource(resource, headers)["mapping"])
 
-    def get_bulk_import_keys(self, request: HttpRequest, headers: Sequence[str]) -> list[str] | None:
+    def get_bulk_import_keys(
+        self, request: HttpRequest, headers: Sequence[str]
+    ) -> list[str] | None:
         """Return the key fields for a file with ``headers`` (None: the model's unique fields)."""
         if self.bulk_import_keys:
             return list(self.bulk_import_keys)
@@ -244,7 +250,9 @@ class BulkImportMixin(_AdminBase):
         hooks["chunk_hooks"].extend(self.bulk_import_chunk_hooks)
         return hooks
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = dict(extra_context or {})
         extra_context["has_bulk_import_permission"] = self.has_bulk_import_permission(request)
         if self.change_list_template == CHANGE_LIST_TEMPLATE:
@@ -308,12 +316,37 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "duration",
     ]
     fieldsets = [
-        (None, {"fields": ["id", "status", "message", "content_type", "created_by", "admin_site"]}),
-        (_("File"), {"fields": ["download", "original_name", "file_size", "format", "detected", "headers"]}),
+        (
+            None,
+            {"fields": ["id", "status", "message", "content_type", "created_by", "admin_site"]},
+        ),
+        (
+            _("File"),
+            {
+                "fields": [
+                    "download",
+                    "original_name",
+                    "file_size",
+                    "format",
+                    "detected",
+                    "headers",
+                ]
+            },
+        ),
         (_("Import"), {"fields": ["options", "mapping", "method"]}),
         (
             _("Counts"),
-            {"fields": ["rows", "created", "updated", "skipped", "invalid", "error_count", "error_table"]},
+            {
+                "fields": [
+                    "rows",
+                    "created",
+                    "updated",
+                    "skipped",
+                    "invalid",
+                    "error_count",
+                    "error_table",
+                ]
+            },
         ),
         (_("Timings"), {"fields": ["created_at", "started_at", "finished_at", "duration"]}),
     ]
@@ -350,10 +383,15 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         model = job.content_type.model_class()
         if not job.file or model is None:
             return "-"
-        url = reverse(
-            "%s:%s_%s_bulk_import_rejects" % (job.admin_site, model._meta.app_label, model._meta.model_name),
-            kwargs={"job_id": job.pk, "fmt": "original"},
-        ) if self._has_import_urls(job, model) else None
+        url = (
+            reverse(
+                "%s:%s_%s_bulk_import_rejects"
+                % (job.admin_site, model._meta.app_label, model._meta.model_name),
+                kwargs={"job_id": job.pk, "fmt": "original"},
+            )
+            if self._has_import_urls(job, model)
+            else None
+        )
         if url is None:
             return job.original_name
         return format_html('<a href="{}">{}</a>', url, job.original_name or _("download"))
@@ -363,7 +401,8 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
         try:
             reverse(
-                "%s:%s_%s_bulk_import" % (job.admin_site, model._meta.app_label, model._meta.model_name)
+                "%s:%s_%s_bulk_import"
+                % (job.admin_site, model._meta.app_label, model._meta.model_name)
             )
         except NoReverseMatch:
             return False

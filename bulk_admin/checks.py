@@ -44,7 +44,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if reader not in _READERS:
         errors.append(
             Error(
-                "BULK_ADMIN_XLSX_READER must be one of %s, not %r." % (", ".join(_READERS), reader),
+                "BULK_ADMIN_XLSX_READER must be one of %s, not %r."
+                % (", ".join(_READERS), reader),
                 id="bulk_admin.E002",
             )
         )
@@ -103,7 +104,7 @@ def check_model_admins(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     )
                 )
             paths = {
-                **{alias: path for alias, path in (model_admin.bulk_import_aliases or {}).items()},
+                **dict(model_admin.bulk_import_aliases or {}),
                 **{
                     "fk_lookups[%s]" % fk: "%s__%s" % (fk, lookup)
                     for fk, lookup in (model_admin.bulk_import_fk_lookups or {}).items()
@@ -116,7 +117,11 @@ def check_model_admins(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     errors.append(
                         Error(
                             "%s.bulk_import_%s: %s"
-                            % (name, "fk_lookups" if where.startswith("fk_lookups") else "aliases", exc),
+                            % (
+                                name,
+                                "fk_lookups" if where.startswith("fk_lookups") else "aliases",
+                                exc,
+                            ),
                             obj=type(model_admin),
                             id="bulk_admin.E006",
                         )

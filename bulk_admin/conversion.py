@@ -293,7 +293,10 @@ def _duration_converter(field: models.Field) -> Converter:  # type: ignore[type-
             return value
         if isinstance(value, datetime.time):
             return datetime.timedelta(
-                hours=value.hour, minutes=value.minute, seconds=value.second, microseconds=value.microsecond
+                hours=value.hour,
+                minutes=value.minute,
+                seconds=value.second,
+                microseconds=value.microsecond,
             )
         parsed = parse_duration(str(value).strip())
         if parsed is None:
@@ -392,7 +395,9 @@ def build_converter(field: models.Field, base: Converter | None = None) -> Conve
         result = base(value)
         if choices is not None and result not in choices:
             raise ValidationError(
-                field.error_messages["invalid_choice"], code="invalid_choice", params={"value": result}
+                field.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": result},
             )
         if validators:
             field.run_validators(result)
@@ -467,19 +472,32 @@ class Chunk:
     plan: Plan | None = None
     """The plan that converted the rows: ``plan.fields`` names the values of each row."""
 
-    def reject(self, row_number: int, message: str, *, column: str | None = None, field: str | None = None,
-               value: Any = None) -> None:
+    def reject(
+        self,
+        row_number: int,
+        message: str,
+        *,
+        column: str | None = None,
+        field: str | None = None,
+        value: Any = None,
+    ) -> None:
         """Move row ``row_number`` out of the valid rows, reporting ``message`` for it."""
         before = len(self.rows)
         self.rows = [row for row in self.rows if row[0] != row_number]
         if len(self.rows) != before:
             self.invalid += 1
         self.errors.append(
-            RowError(row=row_number, column=column, field=field, value=display_value(value), message=message)
+            RowError(
+                row=row_number,
+                column=column,
+                field=field,
+                value=display_value(value),
+                message=message,
+            )
         )
 
     def skip(self, *row_numbers: int) -> None:
-        """Move rows ``row_numbers`` out of the valid rows without writing them; count them skipped."""
+        """Move rows ``row_numbers`` out of the valid rows unwritten; count them skipped."""
         skipped = set(row_numbers)
         before = len(self.rows)
         self.rows = [row for row in self.rows if row[0] not in skipped]
@@ -523,7 +541,9 @@ class Plan:
                 _Column(
                     position=position,
                     mapping=column,
-                    convert=build_converter(value_field, (converters or {}).get(target.field.name)),
+                    convert=build_converter(
+                        value_field, (converters or {}).get(target.field.name)
+                    ),
                     empty=(empty_cells or {}).get(target.field.name) or empty_rule(target.field),
                 )
             )
@@ -536,7 +556,11 @@ class Plan:
             auto_now = getattr(field, "auto_now", False)
             auto_now_add = getattr(field, "auto_now_add", False)
             if auto_now or auto_now_add:
-                now = self.now if settings.USE_TZ or field.get_internal_type() != "DateTimeField" else timezone.make_naive(self.now)
+                now = (
+                    self.now
+                    if settings.USE_TZ or field.get_internal_type() != "DateTimeField"
+                    else timezone.make_naive(self.now)
+                )
                 value: Any = now
                 if field.get_internal_type() == "DateField":
                     value = timezone.localdate(self.now) if settings.USE_TZ else self.now.date()
@@ -626,14 +650,17 @@ class Plan:
             target: Target = relation.column.target
             assert target.lookup is not None
             position = relation.position
-            wanted = {values[position] for _row, values in chunk.rows if values[position] is not None}
+            wanted = {
+                values[position] for _row, values in chunk.rows if values[position] is not None
+            }
             if not wanted:
                 continue
             found = lookup_related(target, wanted, self.using)
             folded = {}
             if fold:
                 folded = {
-                    (key.casefold() if isinstance(key, str) else key): value for key, value in found.items()
+                    (key.casefold() if isinstance(key, str) else key): value
+                    for key, value in found.items()
                 }
             model = target.field.related_model
             for row_number, values in chunk.rows:

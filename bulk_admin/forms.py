@@ -46,8 +46,12 @@ class UploadForm(forms.Form):
     on_conflict = forms.ChoiceField(
         label=_("Existing rows"), widget=forms.RadioSelect(attrs={"class": "radiolist"})
     )
-    encoding = forms.ChoiceField(label=_("Encoding"), choices=ENCODINGS, initial="auto", required=False)
-    delimiter = forms.ChoiceField(label=_("Delimiter"), choices=DELIMITERS, initial="auto", required=False)
+    encoding = forms.ChoiceField(
+        label=_("Encoding"), choices=ENCODINGS, initial="auto", required=False
+    )
+    delimiter = forms.ChoiceField(
+        label=_("Delimiter"), choices=DELIMITERS, initial="auto", required=False
+    )
     sheet = forms.CharField(
         label=_("Sheet"),
         required=False,
@@ -58,7 +62,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, policies: Sequence[str], max_size: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.max_size = max_size
-        self.fields["on_conflict"].choices = [(policy, POLICY_LABELS[policy]) for policy in policies]
+        self.fields["on_conflict"].choices = [
+            (policy, POLICY_LABELS[policy]) for policy in policies
+        ]
         self.fields["on_conflict"].initial = policies[0]
         if max_size:
             self.fields["file"].help_text = _(
@@ -79,21 +85,31 @@ class UploadForm(forms.Form):
 
 
 def field_choices(
-    model: type[models.Model], fields: Mapping[str, models.Field]  # type: ignore[type-arg]
+    model: type[models.Model],
+    fields: Mapping[str, models.Field],  # type: ignore[type-arg]
 ) -> list[tuple[str, str]]:
-    """Return ``(path, label)`` choices of the importable fields, foreign keys by each unique field."""
+    """Return ``(path, label)`` choices of the fields; foreign keys once per unique field."""
     choices: list[tuple[str, str]] = []
     for name, field in fields.items():
         label = capfirst(str(field.verbose_name))
-        if field.is_relation and field.related_model is not None and not isinstance(field.related_model, str):
+        if (
+            field.is_relation
+            and field.related_model is not None
+            and not isinstance(field.related_model, str)
+        ):
             related = field.related_model
             choices.append((name, "%s (%s)" % (label, _("by id"))))
             for related_field in related._meta.concrete_fields:
-                if related_field.unique and not related_field.primary_key and not related_field.is_relation:
+                if (
+                    related_field.unique
+                    and not related_field.primary_key
+                    and not related_field.is_relation
+                ):
                     choices.append(
                         (
                             "%s__%s" % (name, related_field.name),
-                            "%s (%s)" % (label, _("by %(field)s") % {"field": related_field.verbose_name}),
+                            "%s (%s)"
+                            % (label, _("by %(field)s") % {"field": related_field.verbose_name}),
                         )
                     )
         else:

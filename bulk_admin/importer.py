@@ -178,7 +178,10 @@ class Importer:
                 options = self.options = replace(options, header_hook=None, **changes)
             mapping = self.build_mapping(source.headers)
             plan = Plan(
-                mapping, using=self.using, converters=options.converters, empty_cells=options.empty_cells
+                mapping,
+                using=self.using,
+                converters=options.converters,
+                empty_cells=options.empty_cells,
             )
             self.plan = plan
             keys = resolve_keys(plan, options.keys, options.on_conflict)
@@ -196,7 +199,11 @@ class Importer:
             except DatabaseError as exc:
                 raise DatabaseRejected(
                     _("The database refused the import, so nothing was written: %(error)s")
-                    % {"error": str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__}
+                    % {
+                        "error": str(exc).strip().splitlines()[0]
+                        if str(exc).strip()
+                        else exc.__class__.__name__
+                    }
                 ) from exc
         total = time.monotonic() - started
         result = ImportResult(
@@ -224,7 +231,9 @@ class Importer:
             return self.options.max_errors or None
         return conf.MAX_ERRORS or None
 
-    def _run(self, source: Source, plan: Plan, sink: Any, state: _RunState, started: float) -> bool:
+    def _run(
+        self, source: Source, plan: Plan, sink: Any, state: _RunState, started: float
+    ) -> bool:
         options = self.options
         chunk_size = options.chunk_size or conf.CHUNK_SIZE
         with transaction.atomic(using=self.using):

@@ -188,7 +188,9 @@ def run_job(job_id: str, *, commit: bool) -> str:
     try:
         options = build_options(job, dry_run=not commit)
         with job.file.open("rb") as file:
-            importer = Importer(model, file, options, name=job.original_name, progress=_progress(job, total))
+            importer = Importer(
+                model, file, options, name=job.original_name, progress=_progress(job, total)
+            )
             if not commit:
                 options.chunk_hooks = [*options.chunk_hooks, _sampler(importer, sample)]
             result = importer.run()
@@ -203,8 +205,10 @@ def run_job(job_id: str, *, commit: bool) -> str:
         _finish(
             job,
             ImportJob.Status.FAILED,
-            _("The import failed because of an unexpected error; nothing was written. "
-              "The server log has the details."),
+            _(
+                "The import failed because of an unexpected error; nothing was written. "
+                "The server log has the details."
+            ),
         )
         return job.status
     _store_result(job, result, commit=commit, sample=sample)
@@ -222,7 +226,9 @@ def _finish(job: ImportJob, status: str, message: str) -> None:
 
 
 @transaction.atomic
-def _store_result(job: ImportJob, result: ImportResult, *, commit: bool, sample: list[dict[str, str]]) -> None:
+def _store_result(
+    job: ImportJob, result: ImportResult, *, commit: bool, sample: list[dict[str, str]]
+) -> None:
     job.method = result.method
     job.rows = result.rows
     job.created = result.created

@@ -89,7 +89,8 @@ def resolve_keys(plan: Plan, names: Sequence[str] | None, policy: str) -> list[K
     """
     if policy not in POLICIES:
         raise OptionError(
-            _("Unknown conflict policy “%(policy)s”; use error, skip or update.") % {"policy": policy}
+            _("Unknown conflict policy “%(policy)s”; use error, skip or update.")
+            % {"policy": policy}
         )
     model = plan.model
     mapped = {field.name: position for position, field in enumerate(plan.mapped_fields)}
@@ -198,7 +199,9 @@ class KeyChecker:
         return creates, updates
 
     def _existing(self, key: Key, rows: list[ConvertedRow]) -> set[tuple[Any, ...]]:
-        values = {value for _row, row_values in rows if (value := key.value(row_values)) is not None}
+        values = {
+            value for _row, row_values in rows if (value := key.value(row_values)) is not None
+        }
         if not values:
             return set()
         manager = self.plan.model._base_manager.db_manager(self.using)
@@ -222,7 +225,10 @@ class KeyChecker:
 def key_error(
     model: type[models.Model], key: Key, value: Sequence[Any], row: int, first: int | None
 ) -> RowError:
-    """Return the error of a row whose key is taken (by row ``first`` of the file, or the table)."""
+    """Return the error of a row whose key is taken.
+
+    ``first`` is the earlier row of the file with the same key, or None for the table.
+    """
     if first is not None:
         message = _("Duplicate %(key)s: row %(first)d of the file has the same.") % {
             "key": key.describe(value),

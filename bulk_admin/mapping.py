@@ -70,8 +70,6 @@ class FileMapping:
         return [column.target.field for column in self.columns]
 
 
-
-
 def importable_fields(
     model: type[models.Model],
     include: Sequence[str] | None = None,
@@ -127,7 +125,10 @@ def resolve_path(
         if field.is_relation:
             if field.many_to_many or field.one_to_many:
                 raise MappingError(
-                    _("The field “%(field)s” is a many-to-many relation, which cannot be imported.")
+                    _(
+                        "The field “%(field)s” is a many-to-many relation, "
+                        "which cannot be imported."
+                    )
                     % {"field": path}
                 )
             return Target(path=field.name, field=field, lookup=field.target_field)
@@ -185,7 +186,10 @@ def is_required(field: models.Field) -> bool:  # type: ignore[type-arg]
         return False
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return False
-    if field.has_default() or getattr(field, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED:
+    if (
+        field.has_default()
+        or getattr(field, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED
+    ):
         return False
     return not (field.null or field.blank)
 
@@ -216,14 +220,21 @@ def propose_mapping(
             path = "%s__%s" % (name, fk_lookups[name])
         for candidate in (name, str(field.verbose_name), field.attname):
             names.setdefault(normalize(candidate), path)
-        if field.is_relation and field.related_model is not None and not isinstance(field.related_model, str):
+        if (
+            field.is_relation
+            and field.related_model is not None
+            and not isinstance(field.related_model, str)
+        ):
             # "author name" or "Author e-mail" naming a unique field of the related model.
             for related_field in field.related_model._meta.concrete_fields:
                 if related_field.unique and not related_field.is_relation:
                     for label in (related_field.name, str(related_field.verbose_name)):
-                        names.setdefault(normalize(name + label), "%s__%s" % (name, related_field.name))
                         names.setdefault(
-                            normalize(str(field.verbose_name) + label), "%s__%s" % (name, related_field.name)
+                            normalize(name + label), "%s__%s" % (name, related_field.name)
+                        )
+                        names.setdefault(
+                            normalize(str(field.verbose_name) + label),
+                            "%s__%s" % (name, related_field.name),
                         )
     proposal: dict[str, str] = {}
     used: set[str] = set()
@@ -267,7 +278,9 @@ def build_mapping(
     """
     allowed = importable_fields(model) if fields is None else fields
     if explicit is None:
-        chosen = propose_mapping(headers, model, fields=allowed, aliases=aliases, fk_lookups=fk_lookups)
+        chosen = propose_mapping(
+            headers, model, fields=allowed, aliases=aliases, fk_lookups=fk_lookups
+        )
     else:
         chosen = dict(explicit)
     positions: dict[str, list[int]] = {}
@@ -291,7 +304,10 @@ def build_mapping(
             raise MappingError(message)
         if len(positions[header]) > 1:
             raise MappingError(
-                _("The column “%(header)s” appears %(count)d times in the header; rename the copies.")
+                _(
+                    "The column “%(header)s” appears %(count)d times in the header; "
+                    "rename the copies."
+                )
                 % {"header": header, "count": len(positions[header])}
             )
         try:
@@ -310,7 +326,11 @@ def build_mapping(
         if target.field.name in written:
             raise MappingError(
                 _("The columns “%(first)s” and “%(second)s” both set %(field)s; map only one.")
-                % {"first": written[target.field.name], "second": header, "field": target.field.name}
+                % {
+                    "first": written[target.field.name],
+                    "second": header,
+                    "field": target.field.name,
+                }
             )
         written[target.field.name] = header
         columns.append(ColumnMapping(index=positions[header][0], header=header, target=target))
@@ -335,9 +355,7 @@ def parse_map_options(values: Iterable[str]) -> dict[str, str]:
     for value in values:
         header, sep, field = value.rpartition("=")
         if not sep or not header.strip():
-            raise MappingError(
-                _("“%(value)s” is not HEADER=FIELD.") % {"value": value}
-            )
+            raise MappingError(_("“%(value)s” is not HEADER=FIELD.") % {"value": value})
         # Headers are read without surrounding spaces, so "Title = title" means "Title".
         mapping[header.strip()] = field.strip()
     return mapping

@@ -54,7 +54,9 @@ class ImportJob(models.Model):
     headers = models.JSONField(_("headers"), default=list, blank=True)
     mapping = models.JSONField(_("mapping"), default=dict, blank=True)
     sample = models.JSONField(_("sample rows"), default=list, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.UPLOADED
+    )
     phase = models.CharField(
         _("phase"),
         max_length=10,
@@ -83,12 +85,18 @@ class ImportJob(models.Model):
         indexes = [models.Index(fields=["content_type", "created_by", "-created_at"])]
 
     def __str__(self) -> str:
-        return "%s → %s (%s)" % (self.original_name or self.pk, self.model_label, self.get_status_display())
+        return "%s → %s (%s)" % (
+            self.original_name or self.pk,
+            self.model_label,
+            self.get_status_display(),
+        )
 
     @property
     def model_label(self) -> str:
         model = self.content_type.model_class()
-        return model._meta.label if model is not None else "%s.%s" % self.content_type.natural_key()
+        return (
+            model._meta.label if model is not None else "%s.%s" % self.content_type.natural_key()
+        )
 
     @property
     def is_running(self) -> bool:

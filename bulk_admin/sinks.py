@@ -185,19 +185,33 @@ def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
     if kind in ("DateField", "DateTimeField", "TimeField"):
         return lambda value: value.isoformat()
     if kind == "DurationField":
-        return lambda value: "%d days %d seconds %d microseconds" % (
-            value.days,
-            value.seconds,
-            value.microseconds,
+        return lambda value: (
+            "%d days %d seconds %d microseconds"
+            % (
+                value.days,
+                value.seconds,
+                value.microseconds,
+            )
         )
     if kind == "JSONField":
         encoder = getattr(field, "encoder", None)
         return lambda value: _text(json.dumps(value, cls=encoder))
     if kind == "BinaryField":
         return lambda value: "\\\\x" + bytes(value).hex()
-    if kind in ("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
-                "PositiveBigIntegerField", "PositiveSmallIntegerField", "AutoField",
-                "BigAutoField", "SmallAutoField", "DecimalField", "FloatField", "UUIDField"):
+    if kind in (
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "DecimalField",
+        "FloatField",
+        "UUIDField",
+    ):
         return str
     if field.is_relation:
         return _copy_formatter(field.target_field)  # type: ignore[union-attr]
@@ -305,24 +319,34 @@ class CopySink(Sink):
 
     def _match(self, key: Key, left: str, right: str) -> str:
         return " AND ".join(
-            "%s.%s = %s.%s" % (left, _quote(self.connection, field.column), right, _quote(self.connection, field.column))
+            "%s.%s = %s.%s"
+            % (
+                left,
+                _quote(self.connection, field.column),
+                right,
+                _quote(self.connection, field.column),
+            )
             for field in key.fields
         )
 
     def _not_null(self, key: Key, alias: str) -> str:
         return " AND ".join(
-            "%s.%s IS NOT NULL" % (alias, _quote(self.connection, field.column)) for field in key.fields
+            "%s.%s IS NOT NULL" % (alias, _quote(self.connection, field.column))
+            for field in key.fields
         )
 
     def _key_columns(self, key: Key, alias: str) -> str:
-        return ", ".join("%s.%s" % (alias, _quote(self.connection, field.column)) for field in key.fields)
+        return ", ".join(
+            "%s.%s" % (alias, _quote(self.connection, field.column)) for field in key.fields
+        )
 
     def _repeats_sql(self, key: Key, select: str) -> str:
         row = _quote(self.connection, ROW_COLUMN)
         return (
             "SELECT %(select)s FROM (SELECT s.ctid AS tid, s.%(row)s AS row_number, %(cols)s, "
             "first_value(s.%(row)s) OVER w AS first_row, row_number() OVER w AS n "
-            "FROM %(stage)s s WHERE %(not_null)s WINDOW w AS (PARTITION BY %(cols)s ORDER BY s.%(row)s)) r "
+            "FROM %(stage)s s WHERE %(not_null)s "
+            "WINDOW w AS (PARTITION BY %(cols)s ORDER BY s.%(row)s)) r "
             "WHERE r.n > 1"
         ) % {
             "select": select,
@@ -340,11 +364,13 @@ class CopySink(Sink):
             if self.policy == "skip":
                 for key in self.keys:
                     cursor.execute(
-                        "DELETE FROM %s s USING %s t WHERE %s" % (self.stage, self.table, self._match(key, "s", "t"))
+                        "DELETE FROM %s s USING %s t WHERE %s"
+                        % (self.stage, self.table, self._match(key, "s", "t"))
                     )
                     self.skipped += cursor.rowcount
                     cursor.execute(
-                        "DELETE FROM %s WHERE ctid IN (%s)" % (self.stage, self._repeats_sql(key, "r.tid"))
+                        "DELETE FROM %s WHERE ctid IN (%s)"
+                        % (self.stage, self._repeats_sql(key, "r.tid"))
                     )
                     self.skipped += cursor.rowcount
                 self.created = self.staged_rows - self.skipped
@@ -355,12 +381,13 @@ class CopySink(Sink):
             else:
                 key = self.keys[0]
                 cursor.execute(
-                    "SELECT count(*) FROM %(stage)s s WHERE NOT (%(not_null)s)" % {
-                        "stage": self.stage, "not_null": self._not_null(key, "s")}
+                    "SELECT count(*) FROM %(stage)s s WHERE NOT (%(not_null)s)"
+                    % {"stage": self.stage, "not_null": self._not_null(key, "s")}
                 )
                 null_keys = cursor.fetchone()[0]
                 cursor.execute(
-                    "SELECT count(*) FROM (SELECT DISTINCT %(cols)s FROM %(stage)s s WHERE %(not_null)s "
+                    "SELECT count(*) FROM (SELECT DISTINCT %(cols)s FROM %(stage)s s "
+                    "WHERE %(not_null)s "
                     "AND NOT EXISTS (SELECT 1 FROM %(table)s t WHERE %(match)s)) d"
                     % {
                         "cols": self._key_columns(key, "s"),
@@ -380,12 +407,20 @@ class CopySink(Sink):
         for key in self.keys:
             cursor.execute(
                 "SELECT s.%s, %s FROM %s s JOIN %s t ON %s"
-                % (row, self._key_columns(key, "s"), self.stage, self.table, self._match(key, "s", "t"))
+                % (
+                    row,
+                    self._key_columns(key, "s"),
+                    self.stage,
+                    self.table,
+                    self._match(key, "s", "t"),
+                )
             )
             for found in cursor.fetchall():
                 errors.append(key_error(self.model, key, found[1:], found[0], None))
             cursor.execute(
-                self._repeats_sql(key, "r.row_number, r.first_row, %s" % self._key_columns(key, "r"))
+                self._repeats_sql(
+                    key, "r.row_number, r.first_row, %s" % self._key_columns(key, "r")
+                )
             )
             for found in cursor.fetchall():
                 errors.append(key_error(self.model, key, found[2:], found[0], found[1]))
@@ -405,7 +440,8 @@ class CopySink(Sink):
         with self.connection.cursor() as cursor:
             if self.invalid_rows:
                 cursor.execute(
-                    "DELETE FROM %s WHERE %s = ANY(%%s)" % (self.stage, row), [sorted(self.invalid_rows)]
+                    "DELETE FROM %s WHERE %s = ANY(%%s)" % (self.stage, row),
+                    [sorted(self.invalid_rows)],
                 )
             if self.policy != "update":
                 # Rows sorted by the key go into the key's index much faster than in file order.
@@ -422,7 +458,9 @@ class CopySink(Sink):
                 if field not in key.fields and not field.primary_key
             ]
             if update_columns:
-                action = "DO UPDATE SET " + ", ".join("%s = EXCLUDED.%s" % (c, c) for c in update_columns)
+                action = "DO UPDATE SET " + ", ".join(
+                    "%s = EXCLUDED.%s" % (c, c) for c in update_columns
+                )
             else:
                 action = "DO NOTHING"
             # The last occurrence of a key in the file wins; one statement may not touch a
@@ -482,7 +520,8 @@ def choose_sink(name: str, using: str) -> type[Sink]:
             _("Unknown write method “%(name)s”; use auto, copy or bulk_create.") % {"name": name}
         )
     if name == "copy" and vendor != "postgresql":
-        raise OptionError(_("COPY needs PostgreSQL; the database “%(alias)s” is %(vendor)s.") % {
-            "alias": using, "vendor": vendor})
+        raise OptionError(
+            _("COPY needs PostgreSQL; the database “%(alias)s” is %(vendor)s.")
+            % {"alias": using, "vendor": vendor}
+        )
     return SINKS[name]
-

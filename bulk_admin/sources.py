@@ -9,6 +9,7 @@ yielded but keep their number. Every problem with the file itself ends in a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
@@ -158,7 +159,9 @@ def detect_encoding(file: FileLike) -> str:
                 decoder.decode(block)
             except UnicodeDecodeError:
                 is_utf8 = False
-        if not is_utf8 and any(byte in block for byte in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+        if not is_utf8 and any(
+            byte in block for byte in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+        ):
             seen_cp1252_gaps = True
             break
     if is_utf8:
@@ -185,7 +188,9 @@ def sniff_delimiter(sample: str) -> str:
     best, best_score = ",", (0, 0, 0)
     for delimiter in DELIMITERS:
         try:
-            counts = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)]
+            counts = [
+                len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+            ]
         except csv.Error:
             continue
         if not counts or counts[0] < 2:
@@ -209,7 +214,9 @@ class CsvSource(Source):
             try:
                 encoding = codecs.lookup(encoding).name
             except LookupError:
-                raise SourceError(_("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}) from None
+                raise SourceError(
+                    _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}
+                ) from None
         file.seek(0)
         self._text = io.TextIOWrapper(file, encoding=encoding, errors="strict", newline="")
         try:
@@ -224,7 +231,8 @@ class CsvSource(Source):
             delimiter = "\t"
         elif len(delimiter) != 1:
             raise SourceError(
-                _("The delimiter must be one character, not “%(delimiter)s”.") % {"delimiter": delimiter}
+                _("The delimiter must be one character, not “%(delimiter)s”.")
+                % {"delimiter": delimiter}
             )
         self._text.seek(0)
         # The csv module's own cell limit would fail with an unclear message; our own
@@ -237,9 +245,7 @@ class CsvSource(Source):
         for cells in self._records():
             header = _clean_header(cells)
             break
-        self.info = FileInfo(
-            format="csv", headers=header, encoding=encoding, delimiter=delimiter
-        )
+        self.info = FileInfo(format="csv", headers=header, encoding=encoding, delimiter=delimiter)
         _check_width(header)
 
     def _records(self) -> Iterator[list[str]]:
@@ -259,7 +265,8 @@ class CsvSource(Source):
                     % {"row": self._record + 1, "max": conf.MAX_CELL_SIZE}
                 ) from None
             raise SourceError(
-                _("Row %(row)d cannot be read as CSV: %(error)s") % {"row": self._record + 1, "error": exc}
+                _("Row %(row)d cannot be read as CSV: %(error)s")
+                % {"row": self._record + 1, "error": exc}
             ) from None
 
     def rows(self) -> Iterator[Row]:
@@ -272,10 +279,8 @@ class CsvSource(Source):
             yield self._record, cells
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self._text.detach()
-        except ValueError:
-            pass
 
 
 def _decode_error(
@@ -369,13 +374,18 @@ def _check_xlsx_archive(file: FileLike) -> None:
             names = set(archive.namelist())
             total = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise SourceError(_("The file is not a valid XLSX workbook (the archive is damaged).")) from None
+        raise SourceError(
+            _("The file is not a valid XLSX workbook (the archive is damaged).")
+        ) from None
     finally:
         file.seek(0)
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         if "content.xml" in names and "mimetype" in names:
             raise SourceError(
-                _("OpenDocument spreadsheets (.ods) are not supported. Save the file as XLSX or CSV.")
+                _(
+                    "OpenDocument spreadsheets (.ods) are not supported. "
+                    "Save the file as XLSX or CSV."
+                )
             )
         raise SourceError(_("The file is a ZIP archive but not an XLSX workbook."))
     limit = conf.MAX_XLSX_UNCOMPRESSED
@@ -431,7 +441,9 @@ class XlsxSource(Source):
     values, never their text.
     """
 
-    def __init__(self, file: FileLike, *, sheet: str | int | None = None, reader: str | None = None):
+    def __init__(
+        self, file: FileLike, *, sheet: str | int | None = None, reader: str | None = None
+    ):
         _check_xlsx_archive(file)
         reader = reader or conf.XLSX_READER
         if reader == "auto":
@@ -458,7 +470,9 @@ class XlsxSource(Source):
         self.info = FileInfo(format="xlsx", headers=header, sheet=name)
         _check_width(header)
 
-    def _open_calamine(self, file: FileLike, sheet: str | int | None) -> tuple[Iterator[list[Any]], str]:
+    def _open_calamine(
+        self, file: FileLike, sheet: str | int | None
+    ) -> tuple[Iterator[list[Any]], str]:
         import python_calamine
 
         try:
@@ -487,7 +501,9 @@ class XlsxSource(Source):
 
         return rows(), name
 
-    def _open_openpyxl(self, file: FileLike, sheet: str | int | None) -> tuple[Iterator[list[Any]], str]:
+    def _open_openpyxl(
+        self, file: FileLike, sheet: str | int | None
+    ) -> tuple[Iterator[list[Any]], str]:
         import openpyxl
 
         try:
@@ -529,10 +545,9 @@ class XlsxSource(Source):
 
     def close(self) -> None:
         if self._workbook is not None and hasattr(self._workbook, "close"):
-            try:
+            # Closing is best effort: the data was read already.
+            with contextlib.suppress(Exception):
                 self._workbook.close()
-            except Exception:  # closing is best effort; the data was read already
-                pass
 
 
 # --- choosing a source -------------------------------------------------------------------
@@ -549,7 +564,10 @@ def detect_format(file: FileLike, name: str | None = None) -> str:
     if head.startswith(b"PK\x03\x04"):
         if extension == ".ods":
             raise SourceError(
-                _("OpenDocument spreadsheets (.ods) are not supported. Save the file as XLSX or CSV.")
+                _(
+                    "OpenDocument spreadsheets (.ods) are not supported. "
+                    "Save the file as XLSX or CSV."
+                )
             )
         return "xlsx"
     for signature, kind in _BINARY_SIGNATURES.items():
@@ -586,10 +604,13 @@ def open_source(
         except FileNotFoundError:
             raise SourceError(_("No file at “%(path)s”.") % {"path": path}) from None
         except IsADirectoryError:
-            raise SourceError(_("“%(path)s” is a directory, not a file.") % {"path": path}) from None
+            raise SourceError(
+                _("“%(path)s” is a directory, not a file.") % {"path": path}
+            ) from None
         except OSError as exc:
             raise SourceError(
-                _("The file “%(path)s” cannot be opened: %(error)s") % {"path": path, "error": exc.strerror}
+                _("The file “%(path)s” cannot be opened: %(error)s")
+                % {"path": path, "error": exc.strerror}
             ) from None
         owned = True
     else:

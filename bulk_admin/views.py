@@ -28,8 +28,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -75,8 +74,12 @@ class BulkImportView(View):
 
     def get_job(self, job_id: Any) -> ImportJob:
         """Return the job ``job_id`` of this model and this user (any user's for a superuser)."""
-        content_type = ContentType.objects.get_for_model(self.model_admin.model, for_concrete_model=False)
-        queryset = ImportJob.objects.select_related("content_type").filter(pk=job_id, content_type=content_type)
+        content_type = ContentType.objects.get_for_model(
+            self.model_admin.model, for_concrete_model=False
+        )
+        queryset = ImportJob.objects.select_related("content_type").filter(
+            pk=job_id, content_type=content_type
+        )
         user = self.request.user
         if not user.is_superuser:
             queryset = queryset.filter(created_by=user)
@@ -109,7 +112,8 @@ class BulkImportView(View):
             "steps": _steps(self.step),
             "upload_url": self.url(""),
             "changelist_url": reverse(
-                "%s:%s_%s_changelist" % (admin_site.name, self.opts.app_label, self.opts.model_name)
+                "%s:%s_%s_changelist"
+                % (admin_site.name, self.opts.app_label, self.opts.model_name)
             ),
         }
         base.update(context)
@@ -215,7 +219,9 @@ class UploadView(BulkImportView):
         )
         job = ImportJob(
             created_by=request.user,
-            content_type=ContentType.objects.get_for_model(self.model_admin.model, for_concrete_model=False),
+            content_type=ContentType.objects.get_for_model(
+                self.model_admin.model, for_concrete_model=False
+            ),
             admin_site=self.model_admin.admin_site.name,
             original_name=upload.name[:255],
             file_size=upload.size,
@@ -239,11 +245,13 @@ class UploadView(BulkImportView):
         return {"form": form, "recent_jobs": self._recent_jobs()}
 
     def _recent_jobs(self) -> list[ImportJob]:
-        content_type = ContentType.objects.get_for_model(self.model_admin.model, for_concrete_model=False)
+        content_type = ContentType.objects.get_for_model(
+            self.model_admin.model, for_concrete_model=False
+        )
         return list(
-            ImportJob.objects.filter(content_type=content_type, created_by=self.request.user).order_by(
-                "-created_at"
-            )[:5]
+            ImportJob.objects.filter(
+                content_type=content_type, created_by=self.request.user
+            ).order_by("-created_at")[:5]
         )
 
 
@@ -251,14 +259,17 @@ def _inspect(job: ImportJob) -> tuple[list[str], list[list[str]], dict[str, Any]
     """Read the header and a few rows of the job's file."""
     from bulk_admin.conversion import display_value
 
-    with job.file.open("rb") as file, open_source(
-        file,
-        name=job.original_name,
-        format=job.format,
-        encoding=job.option("encoding", "auto"),
-        delimiter=job.option("delimiter", "auto"),
-        sheet=job.option("sheet"),
-    ) as source:
+    with (
+        job.file.open("rb") as file,
+        open_source(
+            file,
+            name=job.original_name,
+            format=job.format,
+            encoding=job.option("encoding", "auto"),
+            delimiter=job.option("delimiter", "auto"),
+            sheet=job.option("sheet"),
+        ) as source,
+    ):
         samples = []
         for _number, cells in source.rows():
             samples.append([display_value(cell) or "" for cell in cells])
@@ -295,7 +306,9 @@ class MappingView(BulkImportView):
         if job.mapping:
             return dict(job.mapping)
         try:
-            from_admin = self.model_admin.get_bulk_import_initial_mapping(self.request, job.headers)
+            from_admin = self.model_admin.get_bulk_import_initial_mapping(
+                self.request, job.headers
+            )
         except BulkAdminError:
             from_admin = None
         if from_admin is not None:
@@ -312,7 +325,9 @@ class MappingView(BulkImportView):
         )
         if previous is not None:
             self.reused_mapping = True
-            return {header: path for header, path in previous.mapping.items() if header in job.headers}
+            return {
+                header: path for header, path in previous.mapping.items() if header in job.headers
+            }
         return propose_mapping(
             job.headers,
             self.model_admin.model,
@@ -352,7 +367,12 @@ class MappingView(BulkImportView):
             form.add_error(None, str(exc))
             return self.render(self.context(job, form))
         updated = ImportJob.objects.filter(
-            pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED, ImportJob.Status.FAILED]
+            pk=job.pk,
+            status__in=[
+                ImportJob.Status.UPLOADED,
+                ImportJob.Status.VALIDATED,
+                ImportJob.Status.FAILED,
+            ],
         ).update(
             options={**job.options, "keys": keys},
             mapping=form.cleaned_data["mapping"],
@@ -370,7 +390,9 @@ class MappingView(BulkImportView):
 def _delimiter_label(delimiter: str | None) -> str:
     if not delimiter:
         return ""
-    return {"\t": _("tab"), ",": _("comma"), ";": _("semicolon"), "|": _("pipe")}.get(delimiter, delimiter)
+    return {"\t": _("tab"), ",": _("comma"), ";": _("semicolon"), "|": _("pipe")}.get(
+        delimiter, delimiter
+    )
 
 
 # --- validation and commit progress ------------------------------------------------------
@@ -431,15 +453,19 @@ class CancelView(BulkImportView):
             return HttpResponseRedirect(self.url("progress", job))
         if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED):
             ImportJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=ImportJob.Status.CANCELLED, message=_("Cancelled before the import started.")
+                status=ImportJob.Status.CANCELLED,
+                message=_("Cancelled before the import started."),
             )
-            self.model_admin.message_user(request, _("The import was cancelled; nothing was written."))
+            self.model_admin.message_user(
+                request, _("The import was cancelled; nothing was written.")
+            )
         return HttpResponseRedirect(_changelist(self))
 
 
 def _changelist(view: BulkImportView) -> str:
     return reverse(
-        "%s:%s_%s_changelist" % (view.model_admin.admin_site.name, view.opts.app_label, view.opts.model_name)
+        "%s:%s_%s_changelist"
+        % (view.model_admin.admin_site.name, view.opts.app_label, view.opts.model_name)
     )
 
 
@@ -479,7 +505,8 @@ class PreviewView(BulkImportView):
             "errors_truncated": job.error_count < job.invalid and job.error_count > 0,
             "sample_headers": sample_headers,
             "sample_rows": [
-                (row.get("__row__", ""), [row.get(header, "") for header in sample_headers]) for row in job.sample
+                (row.get("__row__", ""), [row.get(header, "") for header in sample_headers])
+                for row in job.sample
             ],
             "method": method,
             "method_display": "COPY" if method == "copy" else "bulk_create",
@@ -524,7 +551,9 @@ class CommitView(BulkImportView):
                 level="error",
             )
             return HttpResponseRedirect(self.url("preview", job))
-        if job.option("on_conflict") == "update" and not self.model_admin.has_change_permission(request):
+        if job.option("on_conflict") == "update" and not self.model_admin.has_change_permission(
+            request
+        ):
             raise PermissionDenied
         options = dict(job.options, skip_invalid=skip_invalid)
         # Compare-and-swap on the status: only one request can start the import.
@@ -588,12 +617,16 @@ class RejectsView(BulkImportView):
                 raise Http404(_("The file is no longer stored."))
             extension = "xlsx" if job.format == "xlsx" else "csv"
             return FileResponse(
-                job.file.open("rb"), as_attachment=True, filename="upload-%s.%s" % (job.pk, extension)
+                job.file.open("rb"),
+                as_attachment=True,
+                filename="upload-%s.%s" % (job.pk, extension),
             )
         if fmt not in ("csv", "xlsx"):
             raise Http404(_("Unknown format."))
         messages: dict[int, list[str]] = {}
-        for row, column, message in job.errors.exclude(row=None).values_list("row", "column", "message"):
+        for row, column, message in job.errors.exclude(row=None).values_list(
+            "row", "column", "message"
+        ):
             text = "%s: %s" % (column, message) if column else message
             messages.setdefault(row, []).append(text)
         base = (job.original_name.rsplit(".", 1)[0] or "import")[:100]
@@ -660,7 +693,7 @@ def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) 
     sheet.append(header)
     for row in rows:
         sheet.append(row)
-    output = tempfile.TemporaryFile()
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     workbook.save(output)
     output.seek(0)
     return FileResponse(

@@ -8,14 +8,16 @@ from django.urls import reverse
 
 from bulk_admin.admin import BulkImportMixin, BulkImportModelAdmin
 from bulk_admin.checks import check_model_admins
-from tests.testapp.models import Author, Book, Event
+from tests.testapp.models import Book, Event
 
 pytestmark = pytest.mark.django_db
 
 
 def test_urls_are_named_per_model():
     assert reverse("admin:testapp_book_bulk_import") == "/admin/testapp/book/bulk-import/"
-    assert reverse("other:testapp_author_bulk_import") == "/other-admin/testapp/author/bulk-import/"
+    assert (
+        reverse("other:testapp_author_bulk_import") == "/other-admin/testapp/author/bulk-import/"
+    )
 
 
 def test_import_export_and_fast_buttons_side_by_side(admin_client):
@@ -59,7 +61,9 @@ def test_has_bulk_import_permission_can_be_overridden(client, django_user_model,
     client.force_login(user)
     assert client.get(reverse("admin:testapp_book_bulk_import")).status_code == 200
     book_admin = admin.site._registry[Book]
-    monkeypatch.setattr(type(book_admin), "has_bulk_import_permission", lambda self, request: False)
+    monkeypatch.setattr(
+        type(book_admin), "has_bulk_import_permission", lambda self, request: False
+    )
     assert client.get(reverse("admin:testapp_book_bulk_import")).status_code == 403
     response = client.get(reverse("admin:testapp_book_changelist"))
     assert reverse("admin:testapp_book_bulk_import") not in response.content.decode()

@@ -1115,7 +1115,15 @@ def _as_values(book):
 def test_map_header_matches_ignoring_case_and_punctuation(make_csv, bulk_import):
     path = make_csv([["ISBN", "Title", "In stock"], ["9780441478125", "A", "no"]])
     run = bulk_import(
-        "testapp.Book", path, "--map", "isbn=isbn", "--map", "TITLE=title", "--map", "in_stock=in_stock", "--json"
+        "testapp.Book",
+        path,
+        "--map",
+        "isbn=isbn",
+        "--map",
+        "TITLE=title",
+        "--map",
+        "in_stock=in_stock",
+        "--json",
     )
     assert run.code == 0, run.stderr
     assert run.json["mapping"] == {"ISBN": "isbn", "Title": "title", "In stock": "in_stock"}

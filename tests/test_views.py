@@ -13,13 +13,20 @@ from django.urls import reverse
 
 from bulk_admin import jobs
 from bulk_admin.models import ImportJob
-from tests.testapp.models import Author, Book
+from tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db
 
 HEADER = ["ISBN", "Title", "Author", "Price", "Publication date", "In stock"]
 GOOD_ROWS = [
-    ["9780441478125", "The Left Hand of Darkness", "Ursula K. Le Guin", "9.99", "1969-03-01", "yes"],
+    [
+        "9780441478125",
+        "The Left Hand of Darkness",
+        "Ursula K. Le Guin",
+        "9.99",
+        "1969-03-01",
+        "yes",
+    ],
     ["9780552166591", "Guards! Guards!", "Terry Pratchett", "8.50", "1989-11-01", "no"],
 ]
 BAD_ROWS = [
@@ -61,7 +68,8 @@ def staff(django_user_model):
     user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="testapp", codename__in=["add_book", "change_book", "view_book"]
+            content_type__app_label="testapp",
+            codename__in=["add_book", "change_book", "view_book"],
         )
     )
     return user
@@ -88,14 +96,18 @@ def start(client, rows, **data):
 
 
 def mapping_data(job, mapping):
-    return {"column_%d" % index: mapping.get(header, "") for index, header in enumerate(job.headers)}
+    return {
+        "column_%d" % index: mapping.get(header, "") for index, header in enumerate(job.headers)
+    }
 
 
 def validate(client, job, mapping=None):
     if mapping is None:
         response = client.get(url("mapping", job))
         form = response.context_data["form"]
-        mapping = {header: form["column_%d" % i].value() or "" for i, header in enumerate(job.headers)}
+        mapping = {
+            header: form["column_%d" % i].value() or "" for i, header in enumerate(job.headers)
+        }
     response = client.post(url("mapping", job), mapping_data(job, mapping))
     assert response.status_code == 302, response.context_data["form"].errors
     job.refresh_from_db()
@@ -143,14 +155,21 @@ def test_upload_page_uses_admin_look(staff_client):
     assert "site_header" in context  # each_context
     assert "admin/bulk_admin/upload.html" in [t.name for t in response.templates]
     # update needs change permission: offered here
-    assert [c[0] for c in context["form"].fields["on_conflict"].choices] == ["error", "skip", "update"]
+    assert [c[0] for c in context["form"].fields["on_conflict"].choices] == [
+        "error",
+        "skip",
+        "update",
+    ]
 
 
 def test_update_policy_needs_change_permission(client, staff):
     staff.user_permissions.remove(Permission.objects.get(codename="change_book"))
     client.force_login(staff)
     response = client.get(url())
-    assert [c[0] for c in response.context_data["form"].fields["on_conflict"].choices] == ["error", "skip"]
+    assert [c[0] for c in response.context_data["form"].fields["on_conflict"].choices] == [
+        "error",
+        "skip",
+    ]
     response = upload(client, csv_upload([HEADER, *GOOD_ROWS]), on_conflict="update")
     assert response.status_code == 200
     assert "on_conflict" in response.context_data["form"].errors
@@ -258,7 +277,17 @@ def test_rejects_download_csv_and_xlsx(staff_client, authors):
 def test_xlsx_upload(staff_client, authors):
     import datetime
 
-    rows = [HEADER, ["9780441478125", "The Left Hand", "Ursula K. Le Guin", 9.99, datetime.date(1969, 3, 1), True]]
+    rows = [
+        HEADER,
+        [
+            "9780441478125",
+            "The Left Hand",
+            "Ursula K. Le Guin",
+            9.99,
+            datetime.date(1969, 3, 1),
+            True,
+        ],
+    ]
     response = upload(staff_client, xlsx_upload(rows))
     assert response.status_code == 302
     job = ImportJob.objects.latest("created_at")
@@ -313,7 +342,8 @@ def test_mapping_refuses_unmapped_required_field(staff_client):
 def test_mapping_refuses_field_mapped_twice(staff_client):
     job = start(staff_client, [HEADER, *GOOD_ROWS])
     response = staff_client.post(
-        url("mapping", job), mapping_data(job, {"ISBN": "isbn", "Title": "title", "Author": "title"})
+        url("mapping", job),
+        mapping_data(job, {"ISBN": "isbn", "Title": "title", "Author": "title"}),
     )
     assert "both set title" in str(response.context_data["form"].non_field_errors())
 
@@ -321,7 +351,8 @@ def test_mapping_refuses_field_mapped_twice(staff_client):
 def test_mapping_choice_outside_allow_list_is_refused(staff_client):
     job = start(staff_client, [HEADER, *GOOD_ROWS])
     response = staff_client.post(
-        url("mapping", job), mapping_data(job, {"ISBN": "isbn", "Title": "title", "Author": "author__email"})
+        url("mapping", job),
+        mapping_data(job, {"ISBN": "isbn", "Title": "title", "Author": "author__email"}),
     )
     assert response.status_code == 200
     assert "column_2" in response.context_data["form"].errors
@@ -329,7 +360,11 @@ def test_mapping_choice_outside_allow_list_is_refused(staff_client):
 
 def test_last_mapping_is_offered_again(staff_client, authors):
     job = start(staff_client, [HEADER, *GOOD_ROWS])
-    validate(staff_client, job, {"ISBN": "isbn", "Title": "notes", "Author": "author__name", "Price": "title"})
+    validate(
+        staff_client,
+        job,
+        {"ISBN": "isbn", "Title": "notes", "Author": "author__name", "Price": "title"},
+    )
     job2 = start(staff_client, [HEADER, *GOOD_ROWS])
     response = staff_client.get(url("mapping", job2))
     assert response.context_data["reused_mapping"]
@@ -419,7 +454,9 @@ def test_cancel_button_before_commit(staff_client, authors):
 
 
 def test_errors_paginate(staff_client, authors):
-    rows = [HEADER] + [["97800000%05d" % i, "T", "Nobody", "1", "2000-01-01", "yes"] for i in range(250)]
+    rows = [HEADER] + [
+        ["97800000%05d" % i, "T", "Nobody", "1", "2000-01-01", "yes"] for i in range(250)
+    ]
     job = validate(staff_client, start(staff_client, rows))
     assert job.invalid == 250
     response = staff_client.get(url("preview", job) + "?page=3")
@@ -430,7 +467,9 @@ def test_errors_paginate(staff_client, authors):
 
 def test_import_history_admin(admin_client, authors):
     job = validate(admin_client, start(admin_client, [HEADER, *GOOD_ROWS]))
-    response = admin_client.get(reverse("admin:bulk_admin_importjob_changelist") + "?status=validated")
+    response = admin_client.get(
+        reverse("admin:bulk_admin_importjob_changelist") + "?status=validated"
+    )
     assert response.status_code == 200
     assert job.original_name in response.content.decode()
     response = admin_client.get(reverse("admin:bulk_admin_importjob_change", args=[job.pk]))
@@ -463,26 +502,42 @@ def test_resource_drives_mapping_and_conversion(admin_client):
     Item.objects.create(sku="S1", name="Old", quantity=1)
     response = admin_client.get(item_url())
     assert response.context_data["form"].fields["on_conflict"].initial == "update"
-    rows = [["sku", "name", "quantity", "price", "Released", "Shelf", "Unknown"],
-            ["S1", "Alpha", "3", "1.50", "05/01/2024", "A1", "x"],
-            ["S2", "Beta", "4", "", "31/12/2023", "", "y"]]
+    rows = [
+        ["sku", "name", "quantity", "price", "Released", "Shelf", "Unknown"],
+        ["S1", "Alpha", "3", "1.50", "05/01/2024", "A1", "x"],
+        ["S2", "Beta", "4", "", "31/12/2023", "", "y"],
+    ]
     response = admin_client.post(item_url(), {"file": csv_upload(rows), "on_conflict": "update"})
     assert response.status_code == 302
     job = ImportJob.objects.latest("created_at")
     response = admin_client.get(item_url("mapping", job))
     form = response.context_data["form"]
     proposed = {job.headers[i]: form["column_%d" % i].value() for i in range(len(job.headers))}
-    assert proposed == {"sku": "sku", "name": "name", "quantity": "quantity", "price": "price",
-                        "Released": "released", "Shelf": "shelf__code", "Unknown": ""}
+    assert proposed == {
+        "sku": "sku",
+        "name": "name",
+        "quantity": "quantity",
+        "price": "price",
+        "Released": "released",
+        "Shelf": "shelf__code",
+        "Unknown": "",
+    }
     response = admin_client.post(item_url("mapping", job), mapping_data(job, proposed))
     job.refresh_from_db()
     assert job.status == ImportJob.Status.VALIDATED, job.message
-    assert (job.created, job.updated, job.invalid) == (1, 1, 0), list(job.errors.values_list("message"))
+    assert (job.created, job.updated, job.invalid) == (1, 1, 0), list(
+        job.errors.values_list("message")
+    )
     admin_client.post(item_url("commit", job))
     job.refresh_from_db()
     assert job.status == ImportJob.Status.SUCCEEDED, job.message
     first = Item.objects.get(sku="S1")
-    assert (first.name, first.quantity, str(first.released), first.shelf.code) == ("Alpha", 3, "2024-01-05", "A1")
+    assert (first.name, first.quantity, str(first.released), first.shelf.code) == (
+        "Alpha",
+        3,
+        "2024-01-05",
+        "A1",
+    )
     assert str(Item.objects.get(sku="S2").released) == "2023-12-31"
 
 

@@ -1,5 +1,4 @@
 from django.contrib import admin
-
 from import_export.admin import ImportExportModelAdmin
 
 from bulk_admin.admin import BulkImportMixin

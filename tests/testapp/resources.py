@@ -4,8 +4,12 @@ from .models import Item, Shelf
 
 
 class ItemAdminResource(resources.ModelResource):
-    released = fields.Field(attribute="released", column_name="Released", widget=widgets.DateWidget("%d/%m/%Y"))
-    shelf = fields.Field(attribute="shelf", column_name="Shelf", widget=widgets.ForeignKeyWidget(Shelf, "code"))
+    released = fields.Field(
+        attribute="released", column_name="Released", widget=widgets.DateWidget("%d/%m/%Y")
+    )
+    shelf = fields.Field(
+        attribute="shelf", column_name="Shelf", widget=widgets.ForeignKeyWidget(Shelf, "code")
+    )
 
     class Meta:
         model = Item

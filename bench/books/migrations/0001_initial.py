@@ -5,33 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Author',
+            name="Author",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Book',
+            name="Book",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('isbn', models.CharField(max_length=13, unique=True, verbose_name='ISBN')),
-                ('title', models.CharField(max_length=300)),
-                ('price', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('published', models.DateField()),
-                ('in_stock', models.BooleanField(default=True)),
-                ('pages', models.IntegerField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='bench_books.author')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("isbn", models.CharField(max_length=13, unique=True, verbose_name="ISBN")),
+                ("title", models.CharField(max_length=300)),
+                ("price", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("published", models.DateField()),
+                ("in_stock", models.BooleanField(default=True)),
+                ("pages", models.IntegerField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="bench_books.author"
+                    ),
+                ),
             ],
         ),
     ]

@@ -6,11 +6,11 @@ import json
 import sys
 from typing import Any
 
-from django.db import DatabaseError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from bulk_admin.exceptions import BulkAdminError
-from bulk_admin.importer import ImportOptions, Importer
+from bulk_admin.importer import Importer, ImportOptions
 from bulk_admin.mapping import parse_map_options
 from bulk_admin.results import ImportResult, format_summary
 
@@ -52,16 +52,24 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", default="auto", help="auto or a codec name")
         parser.add_argument("--delimiter", default="auto", help="auto or one character")
         parser.add_argument(
-            "--on-conflict", default="error", choices=["error", "skip", "update"], dest="on_conflict"
+            "--on-conflict",
+            default="error",
+            choices=["error", "skip", "update"],
+            dest="on_conflict",
         )
         parser.add_argument(
             "--key", action="append", default=[], metavar="FIELD", help="Key field (repeatable)"
         )
         parser.add_argument("--skip-invalid", action="store_true", dest="skip_invalid")
         parser.add_argument("--dry-run", action="store_true", dest="dry_run")
-        parser.add_argument("--batch-size", type=int, dest="batch_size", help="Rows per bulk_create batch")
         parser.add_argument(
-            "--sink", default="auto", choices=["auto", "copy", "bulk_create"], help="How rows are written"
+            "--batch-size", type=int, dest="batch_size", help="Rows per bulk_create batch"
+        )
+        parser.add_argument(
+            "--sink",
+            default="auto",
+            choices=["auto", "copy", "bulk_create"],
+            help="How rows are written",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object on stdout")
         parser.add_argument("--database", help="Database alias (default: the router's)")

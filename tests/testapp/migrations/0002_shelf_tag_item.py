@@ -5,44 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('testapp', '0001_initial'),
+        ("testapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Shelf',
+            name="Shelf",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('label', models.CharField(blank=True, max_length=50)),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("label", models.CharField(blank=True, max_length=50)),
             ],
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=30, unique=True)),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=30, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=20, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('nickname', models.CharField(blank=True, max_length=50, null=True)),
-                ('active', models.BooleanField(default=False)),
-                ('quantity', models.IntegerField(default=0)),
-                ('price', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True)),
-                ('released', models.DateField(blank=True, null=True)),
-                ('restocked', models.DateTimeField(blank=True, null=True)),
-                ('opens', models.TimeField(blank=True, null=True)),
-                ('data', models.JSONField(blank=True, null=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
-                ('shelf', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='testapp.shelf')),
-                ('tags', models.ManyToManyField(blank=True, to='testapp.tag')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sku", models.CharField(max_length=20, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("nickname", models.CharField(blank=True, max_length=50, null=True)),
+                ("active", models.BooleanField(default=False)),
+                ("quantity", models.IntegerField(default=0)),
+                (
+                    "price",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True),
+                ),
+                ("released", models.DateField(blank=True, null=True)),
+                ("restocked", models.DateTimeField(blank=True, null=True)),
+                ("opens", models.TimeField(blank=True, null=True)),
+                ("data", models.JSONField(blank=True, null=True)),
+                ("modified", models.DateTimeField(auto_now=True)),
+                (
+                    "shelf",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="testapp.shelf",
+                    ),
+                ),
+                ("tags", models.ManyToManyField(blank=True, to="testapp.tag")),
             ],
         ),
     ]
