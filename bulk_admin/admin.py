@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -39,7 +39,7 @@ CHANGE_LIST_TEMPLATE = "admin/bulk_admin/change_list.html"
 class BulkImportMixin(_AdminBase):
     """Add an **Import (fast)** button and the import steps to a ModelAdmin."""
 
-    change_list_template: str | None = CHANGE_LIST_TEMPLATE
+    change_list_template: ClassVar[str | None] = CHANGE_LIST_TEMPLATE
 
     bulk_import_fields: Sequence[str] | None = None
     """Names of the fields a file may set; all concrete fields when None."""
@@ -146,7 +146,8 @@ class BulkImportMixin(_AdminBase):
                 return False
             from bulk_admin.contrib.import_export import options_from_resource
 
-            return options_from_resource(resource)["on_conflict"] == "update"
+            on_conflict: str = options_from_resource(resource)["on_conflict"]
+            return on_conflict == "update"
         except BulkAdminError:
             return False  # reported on upload, where the options are built
 
@@ -260,7 +261,7 @@ class BulkImportMixin(_AdminBase):
             parent = getattr(super(), "change_list_template", None)
             if parent and parent != CHANGE_LIST_TEMPLATE:
                 extra_context.setdefault("bulk_import_parent_template", parent)
-        return super().changelist_view(request, extra_context)  # type: ignore[no-any-return]
+        return super().changelist_view(request, extra_context)
 
 
 class BulkImportModelAdmin(BulkImportMixin, admin.ModelAdmin):  # type: ignore[type-arg]

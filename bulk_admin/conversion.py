@@ -207,7 +207,7 @@ def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.date:
         if isinstance(value, datetime.datetime):
             if timezone.is_aware(value):
-                value = timezone.localtime(value)
+                return timezone.localtime(value).date()
             return value.date()
         if isinstance(value, datetime.date):
             return value
@@ -335,7 +335,7 @@ def _json_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
 
 
 def _generic_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
-    return field.to_python  # type: ignore[no-any-return]
+    return field.to_python
 
 
 _BY_TYPE: dict[str, Callable[[models.Field], Converter]] = {  # type: ignore[type-arg]
@@ -698,10 +698,12 @@ class Plan:
 def lookup_related(target: Target, values: Iterable[Any], using: str) -> dict[Any, Any]:
     """Return ``{lookup value: foreign key value}`` for the related rows that exist."""
     assert target.lookup is not None
+    # Only a foreign key has a lookup (see mapping.resolve_path).
+    assert isinstance(target.field, models.ForeignObject)
     related = target.field.related_model
-    key_attname = target.field.target_field.attname  # type: ignore[union-attr]
+    key_attname = target.field.target_field.attname
     lookup_attname = target.lookup.attname
-    manager = related._base_manager.db_manager(using)  # type: ignore[union-attr]
+    manager = related._base_manager.db_manager(using)
     found: dict[Any, Any] = {}
     values = list(values)
     for start in range(0, len(values), _LOOKUP_BATCH):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db import models
@@ -62,7 +62,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, policies: Sequence[str], max_size: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.max_size = max_size
-        self.fields["on_conflict"].choices = [
+        cast(forms.ChoiceField, self.fields["on_conflict"]).choices = [
             (policy, POLICY_LABELS[policy]) for policy in policies
         ]
         self.fields["on_conflict"].initial = policies[0]

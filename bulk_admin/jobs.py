@@ -186,6 +186,8 @@ def run_job(job_id: str, *, commit: bool) -> str:
     total = job.dry_run_rows if commit and job.dry_run_rows else None
     sample: list[dict[str, str]] = []
     try:
+        # A job whose model has been removed since fails as an unexpected error, below.
+        assert model is not None
         options = build_options(job, dry_run=not commit)
         with job.file.open("rb") as file:
             importer = Importer(

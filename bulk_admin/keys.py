@@ -66,7 +66,7 @@ class Key:
 def _unique_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
     """Return the field-name sets the database keeps unique, primary key first."""
     opts = model._meta
-    sets: list[tuple[str, ...]] = [(opts.pk.name,)]  # type: ignore[union-attr]
+    sets: list[tuple[str, ...]] = [(opts.pk.name,)]
     for field in opts.concrete_fields:
         if field.unique and not field.primary_key:
             sets.append((field.name,))
@@ -109,6 +109,7 @@ def resolve_keys(plan: Plan, names: Sequence[str] | None, policy: str) -> list[K
     if names:
         resolved: list[str] = []
         for name in names:
+            field: models.Field | models.ForeignObjectRel | None  # type: ignore[type-arg]
             try:
                 field = model._meta.get_field(name)
             except Exception:

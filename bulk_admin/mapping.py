@@ -43,7 +43,9 @@ class Target:
     @property
     def label(self) -> str:
         name = capfirst(str(self.field.verbose_name))
-        if self.lookup is not None and self.lookup is not self.field.target_field:
+        if self.lookup is not None and not (
+            isinstance(self.field, models.ForeignObject) and self.lookup is self.field.target_field
+        ):
             return "%s (%s)" % (name, self.lookup.verbose_name)
         return name
 
@@ -131,6 +133,8 @@ def resolve_path(
                     )
                     % {"field": path}
                 )
+            # A concrete relation that is not many-to-many is a foreign key.
+            assert isinstance(field, models.ForeignObject)
             return Target(path=field.name, field=field, lookup=field.target_field)
         return Target(path=field.name, field=field)
     if not field.is_relation or field.related_model is None:
@@ -149,7 +153,12 @@ def resolve_path(
         for f in related._meta.concrete_fields
         if (f.primary_key or f.unique) and not f.is_relation
     )
-    if lookup is None or not getattr(lookup, "concrete", False) or lookup.is_relation:
+    if (
+        lookup is None
+        or not isinstance(lookup, models.Field)
+        or not lookup.concrete
+        or lookup.is_relation
+    ):
         raise MappingError(
             _(
                 "%(model)s has no field “%(field)s” to look up “%(path)s” by; "
@@ -241,14 +250,14 @@ def propose_mapping(
     for header in headers:
         if not header or header in proposal:
             continue
-        path = names.get(normalize(header))
-        if path is None:
+        proposed = names.get(normalize(header))
+        if proposed is None:
             continue
-        field_name = path.split("__")[0]
+        field_name = proposed.split("__")[0]
         if field_name in used:
             continue
         used.add(field_name)
-        proposal[header] = path
+        proposal[header] = proposed
     return proposal
 
 

@@ -214,12 +214,20 @@ def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
     ):
         return str
     if field.is_relation:
-        return _copy_formatter(field.target_field)  # type: ignore[union-attr]
+        # A concrete relation field is a foreign key: write its target field's value.
+        assert isinstance(field, models.ForeignObject)
+        return _copy_formatter(field.target_field)
     return _text
 
 
 def _quote(connection: Any, name: str) -> str:
     return connection.ops.quote_name(name)  # type: ignore[no-any-return]
+
+
+def _quote_column(connection: Any, field: models.Field) -> str:  # type: ignore[type-arg]
+    # Sinks write concrete fields, which all have a column.
+    assert field.column is not None
+    return _quote(connection, field.column)
 
 
 class _ChunkReader:
@@ -259,7 +267,7 @@ class CopySink(Sink):
         self.staged = bool(self.keys)
         self.formatters = [_copy_formatter(field) for field in self.plan.fields]
         self.table = _quote(connection, self.model._meta.db_table)
-        self.columns = [_quote(connection, field.column) for field in self.plan.fields]
+        self.columns = [_quote_column(connection, field) for field in self.plan.fields]
         self.staged_rows = 0
         self.invalid_rows: set[int] = set()
         if self.staged:
@@ -322,22 +330,22 @@ class CopySink(Sink):
             "%s.%s = %s.%s"
             % (
                 left,
-                _quote(self.connection, field.column),
+                _quote_column(self.connection, field),
                 right,
-                _quote(self.connection, field.column),
+                _quote_column(self.connection, field),
             )
             for field in key.fields
         )
 
     def _not_null(self, key: Key, alias: str) -> str:
         return " AND ".join(
-            "%s.%s IS NOT NULL" % (alias, _quote(self.connection, field.column))
+            "%s.%s IS NOT NULL" % (alias, _quote_column(self.connection, field))
             for field in key.fields
         )
 
     def _key_columns(self, key: Key, alias: str) -> str:
         return ", ".join(
-            "%s.%s" % (alias, _quote(self.connection, field.column)) for field in key.fields
+            "%s.%s" % (alias, _quote_column(self.connection, field)) for field in key.fields
         )
 
     def _repeats_sql(self, key: Key, select: str) -> str:
@@ -451,9 +459,9 @@ class CopySink(Sink):
                     % (self.table, columns, selected, self.stage, order, conflict)
                 )
                 return
-            targets = ", ".join(_quote(self.connection, field.column) for field in key.fields)
+            targets = ", ".join(_quote_column(self.connection, field) for field in key.fields)
             update_columns = [
-                _quote(self.connection, field.column)
+                _quote_column(self.connection, field)
                 for field in [*self.plan.mapped_fields, *self.plan.auto_now_fields]
                 if field not in key.fields and not field.primary_key
             ]

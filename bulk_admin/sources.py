@@ -406,7 +406,7 @@ def _choose_sheet(names: list[str], sheet: str | int | None) -> str:
         return names[0]
     if isinstance(sheet, str) and sheet in names:
         return sheet
-    if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()):
+    if isinstance(sheet, int) or sheet.isdigit():
         index = int(sheet)
         # Sheet numbers are 1-based for users, like Excel's tab order.
         if 1 <= index <= len(names):

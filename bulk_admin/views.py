@@ -25,6 +25,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -51,11 +52,11 @@ class BulkImportView(View):
     step = ""
     title = ""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not self.model_admin.has_bulk_import_permission(request):
             raise PermissionDenied
         request.current_app = self.model_admin.admin_site.name
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().dispatch(request, *args, **kwargs)
 
     @property
     def opts(self) -> Any:
@@ -81,6 +82,8 @@ class BulkImportView(View):
             pk=job_id, content_type=content_type
         )
         user = self.request.user
+        if not user.is_authenticated:  # only staff pass the admin and the permission check
+            raise PermissionDenied
         if not user.is_superuser:
             queryset = queryset.filter(created_by=user)
         job = queryset.first()
@@ -217,8 +220,11 @@ class UploadView(BulkImportView):
             delimiter=form.cleaned_data.get("delimiter") or "auto",
             sheet=form.cleaned_data.get("sheet") or None,
         )
+        user = request.user
+        if not user.is_authenticated:
+            raise PermissionDenied
         job = ImportJob(
-            created_by=request.user,
+            created_by=user,
             content_type=ContentType.objects.get_for_model(
                 self.model_admin.model, for_concrete_model=False
             ),
@@ -248,10 +254,13 @@ class UploadView(BulkImportView):
         content_type = ContentType.objects.get_for_model(
             self.model_admin.model, for_concrete_model=False
         )
+        user = self.request.user
+        if not user.is_authenticated:
+            raise PermissionDenied
         return list(
-            ImportJob.objects.filter(
-                content_type=content_type, created_by=self.request.user
-            ).order_by("-created_at")[:5]
+            ImportJob.objects.filter(content_type=content_type, created_by=user).order_by(
+                "-created_at"
+            )[:5]
         )
 
 
@@ -305,6 +314,7 @@ class MappingView(BulkImportView):
     def _initial_mapping(self, job: ImportJob, fields: Any) -> dict[str, str]:
         if job.mapping:
             return dict(job.mapping)
+        from_admin: dict[str, str] | None
         try:
             from_admin = self.model_admin.get_bulk_import_initial_mapping(
                 self.request, job.headers
@@ -610,7 +620,7 @@ class RejectsView(BulkImportView):
 
     step = "rejects"
 
-    def get(self, request: HttpRequest, job_id: Any, fmt: str) -> HttpResponse:
+    def get(self, request: HttpRequest, job_id: Any, fmt: str) -> StreamingHttpResponse:
         job = self.get_job(job_id)
         if fmt == "original":
             if not job.file:
@@ -627,6 +637,7 @@ class RejectsView(BulkImportView):
         for row, column, message in job.errors.exclude(row=None).values_list(
             "row", "column", "message"
         ):
+            assert row is not None  # excluded above
             text = "%s: %s" % (column, message) if column else message
             messages.setdefault(row, []).append(text)
         base = (job.original_name.rsplit(".", 1)[0] or "import")[:100]
@@ -685,7 +696,7 @@ def _csv_lines(header: list[Any], rows: Iterator[list[Any]]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) -> HttpResponse:
+def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) -> FileResponse:
     import openpyxl
 
     workbook = openpyxl.Workbook(write_only=True)

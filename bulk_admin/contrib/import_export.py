@@ -735,12 +735,7 @@ def options_from_resource(resource: Any, headers: Sequence[str] | None = None) -
     }
     pk = analysis.model._meta.pk
     auto = (models.AutoField, models.BigAutoField, models.SmallAutoField)
-    if (
-        pk is not None
-        and analysis.keys == [pk.name]
-        and isinstance(pk, auto)
-        and not analysis.create_only
-    ):
+    if analysis.keys == [pk.name] and isinstance(pk, auto) and not analysis.create_only:
         # import-export creates a row for an empty id cell; the database numbers it.
         options["empty_cells"].setdefault(pk.name, _no_value)
     if analysis.skip_unchanged and analysis.keys and not analysis.create_only:
