@@ -9,6 +9,7 @@ Memcached, the database or file-based cache).
 
 from __future__ import annotations
 
+import decimal
 import logging
 import time
 from collections.abc import Callable
@@ -129,14 +130,42 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
 
 
 def _sampler(importer: Importer, sample: list[dict[str, str]]) -> Callable[[Chunk], None]:
+    """Return a chunk hook keeping the first rows as they will be written, for the preview.
+
+    Only the mapped fields are shown (defaults such as a random UUID would differ from what
+    the commit writes), foreign keys as their related object, decimals with their places.
+    More rows than shown are kept: rows found invalid later (taken keys) are dropped then.
+    """
+
     def capture(chunk: Chunk) -> None:
-        if len(sample) >= SAMPLE_ROWS or importer.plan is None:
+        plan = importer.plan
+        if len(sample) >= SAMPLE_ROWS * 2 or plan is None:
             return
-        fields = importer.plan.fields
-        for row_number, values in chunk.rows[: SAMPLE_ROWS - len(sample)]:
+        rows = chunk.rows[: SAMPLE_ROWS * 2 - len(sample)]
+        related: dict[int, dict[Any, str]] = {}
+        for position, field in enumerate(plan.mapped_fields):
+            if field.is_relation and field.related_model is not None:
+                model = field.related_model
+                assert not isinstance(model, str)
+                target = field.target_field.attname  # type: ignore[union-attr]
+                keys = {values[position] for _row, values in rows if values[position] is not None}
+                objects = model._base_manager.db_manager(importer.using).filter(
+                    **{target + "__in": keys}
+                )
+                related[position] = {getattr(obj, target): str(obj) for obj in objects}
+        for row_number, values in rows:
             shown = {"__row__": str(row_number)}
-            for field, value in zip(fields, values, strict=True):
-                shown[str(field.verbose_name)] = "" if value is None else str(display_value(value))
+            for position, field in enumerate(plan.mapped_fields):
+                value = values[position]
+                if value is None:
+                    text = ""
+                elif position in related:
+                    text = related[position].get(value, str(value))
+                elif isinstance(value, decimal.Decimal) and getattr(field, "decimal_places", None):
+                    text = str(value.quantize(decimal.Decimal(1).scaleb(-field.decimal_places)))
+                else:
+                    text = str(display_value(value))
+                shown[str(field.verbose_name)] = text
             sample.append(shown)
 
     return capture
@@ -242,8 +271,11 @@ def _store_result(
     job.finished_at = timezone.now()
     job.duration = result.duration
     if not commit:
+        invalid_rows = {error.row for error in result.errors}
         job.dry_run_rows = result.rows
-        job.sample = sample
+        job.sample = [row for row in sample if int(row["__row__"]) not in invalid_rows][
+            :SAMPLE_ROWS
+        ]
         job.status = ImportJob.Status.VALIDATED
         job.message = format_summary(result)
         job.errors.all().delete()

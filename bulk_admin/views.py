@@ -29,6 +29,7 @@ from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -353,10 +354,13 @@ class MappingView(BulkImportView):
             "job": job,
             "form": form,
             "title": _("Map the columns of %(file)s") % {"file": job.original_name},
-            "required_fields": [f.verbose_name for f in required if f.name in fields],
+            "required_fields": [
+                capfirst(str(f.verbose_name)) for f in required if f.name in fields
+            ],
             "reused_mapping": getattr(self, "reused_mapping", False),
             "delimiter_label": _delimiter_label(job.detected.get("delimiter")),
             "status_url": self.url("status", job),
+            "cancel_url": self.url("cancel", job),
         }
 
     def get(self, request: HttpRequest, job_id: Any) -> HttpResponse:

@@ -62,7 +62,12 @@ def browser():
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(
                 executable_path=CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
             )
             yield chromium
             chromium.close()
@@ -95,7 +100,8 @@ def staff(django_user_model):
     user = django_user_model.objects.create_user("staff", password="import-pw-1", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="testapp", codename__in=["add_book", "change_book", "view_book"]
+            content_type__app_label="testapp",
+            codename__in=["add_book", "change_book", "view_book"],
         )
     )
     for name in AUTHORS:
@@ -183,16 +189,16 @@ def bad_rows():
 def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, settings, monkeypatch):
     from playwright.sync_api import expect
 
-    # Small chunks, so that the commit reports its progress many times; and a pause per
-    # chunk while committing, so that the bar is seen between 0 and 100 on any machine.
+    # Small chunks, so that a check or an import reports its progress many times; and,
+    # when "on", a pause per chunk, so that the bar is seen moving on any machine.
     settings.BULK_ADMIN_CHUNK_SIZE = 100
-    slow = {"commit": False}
+    slow = {"on": False}
 
     def pause(chunk):
-        if slow["commit"]:
-            time.sleep(0.05)
+        if slow["on"]:
+            time.sleep(0.07)
 
-    monkeypatch.setattr(admin.site._registry[Book], "bulk_import_chunk_hooks", [pause])
+    monkeypatch.setattr(admin.site.get_model_admin(Book), "bulk_import_chunk_hooks", [pause])
 
     log_in_and_open_upload(page, shoot)
 
@@ -212,16 +218,33 @@ def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, sett
     expect(remarks).to_have_value("")
     remarks.select_option("notes")
     shoot("mapping")
-    check_the_file(page)
+    # Checking the file shows its progress on this page, then the preview.
+    slow["on"] = True
+    page.get_by_role("button", name="Check the file").click()
+    checking = page.locator(".bulk-import-live")
+    expect(checking).to_be_visible()
+    expect(checking.locator("h2")).to_have_text("Checking every row; nothing is written yet")
+    page.wait_for_function(
+        "() => Number(document.querySelector('.bulk-import-live .rows').textContent) > 0"
+    )
+    shoot("checking")
+    page.wait_for_url("**/preview/")
+    slow["on"] = False
 
     # 3. The preview: every row invalid, the errors by row and column.
     expect(page.locator("h1")).to_have_text("Preview of books.csv")
     assert counts(page) == {
-        "rows": str(ROWS), "created": "0", "updated": "0", "skipped": "0", "invalid": str(ROWS)
+        "rows": str(ROWS),
+        "created": "0",
+        "updated": "0",
+        "skipped": "0",
+        "invalid": str(ROWS),
     }
     errors = page.locator("table.bulk-import-error-table tbody tr")
     expect(errors).to_have_count(100)  # one page
-    first = [[cell.strip() for cell in errors.nth(i).locator("td").all_inner_texts()] for i in range(3)]
+    first = [
+        [cell.strip() for cell in errors.nth(i).locator("td").all_inner_texts()] for i in range(3)
+    ]
     assert [row[:3] for row in first] == [
         ["2", "Author", "Nobody 0"],
         ["3", "Price", "lots"],
@@ -230,7 +253,9 @@ def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, sett
     assert all(row[3] for row in first), first  # a message for each
     expect(page.locator(".bulk-import-commit")).to_contain_text("There is nothing to import.")
     shoot("preview-errors")
-    page.locator(".bulk-import-errors .paginator").get_by_role("link", name="2", exact=True).click()
+    page.locator(".bulk-import-errors .paginator").get_by_role(
+        "link", name="2", exact=True
+    ).click()
     page.wait_for_url("**/preview/?page=2")
     expect(errors.first.locator("td").first).to_have_text("102")
 
@@ -267,51 +292,73 @@ def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, sett
     shoot("mapping-again")
     check_the_file(page)
     assert counts(page) == {
-        "rows": str(ROWS), "created": str(ROWS), "updated": "0", "skipped": "0", "invalid": "0"
+        "rows": str(ROWS),
+        "created": str(ROWS),
+        "updated": "0",
+        "skipped": "0",
+        "invalid": "0",
     }
     expect(page.locator(".bulk-import-errors")).to_have_count(0)
     expect(page.locator(".bulk-import-sample")).to_contain_text("remark 0")
     shoot("preview-clean")
 
-    # 6. Import, and watch the bar: record every value it takes until the result page.
-    values = []
+    # 6. Import, and watch the bar. Its values are kept in sessionStorage, which outlives
+    # the navigation to the result page; what the status endpoint answered is kept too.
+    polls = []
 
-    def record(value):
-        values.append(value)
+    def record_status(route):
+        response = route.fetch()
+        polls.append(response.json())
+        route.fulfill(response=response)
 
-    page.expose_function("recordBar", record)
+    page.route("**/status/", record_status)
     page.evaluate(
         """() => {
             const bar = document.querySelector(".bulk-import-live .bulk-import-bar");
-            new MutationObserver(() => window.recordBar(bar.value))
-                .observe(bar, {attributes: true, attributeFilter: ["value"]});
+            sessionStorage.setItem("barValues", "[]");
+            new MutationObserver(() => {
+                const values = JSON.parse(sessionStorage.getItem("barValues"));
+                values.push(bar.value);
+                sessionStorage.setItem("barValues", JSON.stringify(values));
+            }).observe(bar, {attributes: true, attributeFilter: ["value"]});
         }"""
     )
     live = page.locator(".bulk-import-live")
     expect(live).to_be_hidden()
-    slow["commit"] = True
+    slow["on"] = True
     page.get_by_role("button", name="Import %d rows" % ROWS).click()
     expect(live).to_be_visible()
+    expect(live.locator("h2")).to_have_text("Writing the rows")
     page.wait_for_function(
         """() => {
             const bar = document.querySelector(".bulk-import-live .bulk-import-bar");
-            return bar && bar.value > 0 && bar.value < 100;
+            return bar.value > 0 && bar.value < 100;
         }"""
     )
     expect(live.locator(".total")).to_have_text(str(ROWS))
     expect(live.locator(".bulk-import-message")).to_be_hidden()  # no empty error box
     shoot("progress")
     page.wait_for_url("**/result/")
-    slow["commit"] = False
-    assert any(0 < value < 100 for value in values), values
-    assert values == sorted(values), values
-    assert values[-1] == 100, values
+    slow["on"] = False
+    page.unroute("**/status/")
+    shown = page.evaluate("() => JSON.parse(sessionStorage.getItem('barValues'))")
+    # The bar rose step by step, through what the status endpoint reported while the
+    # import ran; the page went to the result when the commit request came back.
+    assert len({value for value in shown if 0 < value < 100}) >= 2, shown
+    assert shown == sorted(shown), shown
+    running = [poll["percent"] for poll in polls if poll["status"] == "importing"]
+    assert set(shown) <= set(running), (shown, running)
+    assert polls[-1]["status"] in ("importing", "succeeded"), polls[-1]
 
     # 7. The result.
     expect(page.locator("h1")).to_have_text("Imported books-fixed.csv")
     expect(page.locator(".bulk-import-result h2")).to_have_text("%d rows written" % ROWS)
     assert counts(page, ".bulk-import-result") == {
-        "rows": str(ROWS), "created": str(ROWS), "updated": "0", "skipped": "0", "invalid": "0"
+        "rows": str(ROWS),
+        "created": str(ROWS),
+        "updated": "0",
+        "skipped": "0",
+        "invalid": "0",
     }
     shoot("result")
 
@@ -343,9 +390,22 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
     workbook.active.append(["Books to import are on the next sheet."])
     sheet = workbook.create_sheet("Books")
     sheet.append(["ISBN", "Title", "Writer", "Price", "Publication date", "In stock"])
-    sheet.append(["9780441478125", "The Left Hand of Darkness", AUTHORS[0], 9.99, datetime.date(1969, 3, 1), True])
-    sheet.append(["9780552166591", "Guards! Guards!", AUTHORS[1], 8.5, datetime.date(1989, 11, 1), False])
-    sheet.append(["9780446675505", "Parable of the Sower", AUTHORS[2], 12, datetime.date(1993, 10, 1), True])
+    sheet.append(
+        [
+            "9780441478125",
+            "The Left Hand of Darkness",
+            AUTHORS[0],
+            9.99,
+            datetime.date(1969, 3, 1),
+            True,
+        ]
+    )
+    sheet.append(
+        ["9780552166591", "Guards! Guards!", AUTHORS[1], 8.5, datetime.date(1989, 11, 1), False]
+    )
+    sheet.append(
+        ["9780446675505", "Parable of the Sower", AUTHORS[2], 12, datetime.date(1993, 10, 1), True]
+    )
     path = tmp_path / "books.xlsx"
     workbook.save(path)
 
@@ -363,7 +423,13 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
     shoot("mapping")
     check_the_file(page)
 
-    assert counts(page) == {"rows": "3", "created": "3", "updated": "0", "skipped": "0", "invalid": "0"}
+    assert counts(page) == {
+        "rows": "3",
+        "created": "3",
+        "updated": "0",
+        "skipped": "0",
+        "invalid": "0",
+    }
     expect(page.locator(".bulk-import-sample")).to_contain_text("Guards! Guards!")
     shoot("preview")
     page.get_by_role("button", name="Import 3 rows").click()
@@ -380,4 +446,8 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
     shoot("changelist-after")
 
     book = Book.objects.get(isbn="9780552166591")
-    assert (book.price, book.published, book.in_stock) == (Decimal("8.50"), datetime.date(1989, 11, 1), False)
+    assert (book.price, book.published, book.in_stock) == (
+        Decimal("8.50"),
+        datetime.date(1989, 11, 1),
+        False,
+    )

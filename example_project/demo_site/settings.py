@@ -97,7 +97,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": os.environ.get("BULK_ADMIN_EXAMPLE_DB") or BASE_DIR / "db.sqlite3",
             # WAL lets the progress page read while an import writes.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=wal;"},
         }
@@ -113,5 +113,5 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = os.environ.get("BULK_ADMIN_EXAMPLE_MEDIA") or BASE_DIR / "media"
 MEDIA_URL = "media/"

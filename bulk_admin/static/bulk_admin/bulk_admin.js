@@ -65,9 +65,10 @@
       if (!live || !window.fetch || !window.FormData) { return; }
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        form.querySelectorAll("input[type=submit]").forEach(function (button) { button.disabled = true; });
+        var data = new FormData(form);
+        form.querySelectorAll("input[type=submit], select").forEach(function (input) { input.disabled = true; });
         live.hidden = false;
-        fetch(form.action || window.location.href, {method: "POST", body: new FormData(form), credentials: "same-origin"})
+        fetch(form.action || window.location.href, {method: "POST", body: data, credentials: "same-origin"})
           .then(function (response) {
             if (!response.ok || !response.redirected) {
               // Refused (a form error, invalid rows, a stale page): show the answer.
