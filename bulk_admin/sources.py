@@ -103,33 +103,51 @@ def _clean_header(cells: list[Any]) -> list[str]:
     return headers
 
 
-def _check_limits(row_number: int, cells: list[Any], rows_read: int) -> None:
-    max_rows = conf.MAX_ROWS
-    if max_rows and rows_read > max_rows:
-        raise SourceError(
-            _("The file has more than %(max)d data rows, the most this site accepts.")
-            % {"max": max_rows}
-        )
-    if len(cells) > conf.MAX_COLUMNS:
-        # Empty (maybe styled) cells at the end of a row do not count.
-        width = len(cells)
-        while width and _is_blank(cells[width - 1 : width]):
-            width -= 1
-        if width > conf.MAX_COLUMNS:
+class _Limits:
+    """The row, column and cell limits, read from the settings once per file."""
+
+    def __init__(self, *, all_text: bool):
+        self.max_rows = conf.MAX_ROWS
+        self.max_columns = conf.MAX_COLUMNS
+        self.max_cell = conf.MAX_CELL_SIZE
+        self.all_text = all_text
+
+    def check(self, row_number: int, cells: list[Any], rows_read: int) -> None:
+        if self.max_rows and rows_read > self.max_rows:
             raise SourceError(
-                _("Row %(row)d has %(count)d columns; the most this site accepts is %(max)d.")
-                % {"row": row_number, "count": width, "max": conf.MAX_COLUMNS}
+                _("The file has more than %(max)d data rows, the most this site accepts.")
+                % {"max": self.max_rows}
             )
-    max_cell = conf.MAX_CELL_SIZE
-    for index, cell in enumerate(cells):
-        if isinstance(cell, str) and len(cell) > max_cell:
-            raise SourceError(
-                _(
-                    "Row %(row)d, column %(column)d holds %(size)d characters; "
-                    "the most this site accepts in one cell is %(max)d."
+        if len(cells) > self.max_columns:
+            # Empty (maybe styled) cells at the end of a row do not count.
+            width = len(cells)
+            while width and _is_blank(cells[width - 1 : width]):
+                width -= 1
+            if width > self.max_columns:
+                raise SourceError(
+                    _("Row %(row)d has %(count)d columns; the most this site accepts is %(max)d.")
+                    % {"row": row_number, "count": width, "max": self.max_columns}
                 )
-                % {"row": row_number, "column": index + 1, "size": len(cell), "max": max_cell}
-            )
+        # One C-level pass per row: this runs for every row of a file of millions.
+        if self.all_text:
+            longest = max(map(len, cells), default=0)
+        else:
+            longest = max((len(cell) for cell in cells if cell.__class__ is str), default=0)
+        if longest > self.max_cell:
+            for index, cell in enumerate(cells):
+                if isinstance(cell, str) and len(cell) > self.max_cell:
+                    raise SourceError(
+                        _(
+                            "Row %(row)d, column %(column)d holds %(size)d characters; "
+                            "the most this site accepts in one cell is %(max)d."
+                        )
+                        % {
+                            "row": row_number,
+                            "column": index + 1,
+                            "size": len(cell),
+                            "max": self.max_cell,
+                        }
+                    )
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -271,11 +289,12 @@ class CsvSource(Source):
 
     def rows(self) -> Iterator[Row]:
         read = 0
+        limits = _Limits(all_text=True)
         for cells in self._records():
             if not cells or _is_blank(cells):
                 continue
             read += 1
-            _check_limits(self._record, cells, read)
+            limits.check(self._record, cells, read)
             yield self._record, cells
 
     def close(self) -> None:
@@ -536,11 +555,12 @@ class XlsxSource(Source):
 
     def rows(self) -> Iterator[Row]:
         read = 0
+        limits = _Limits(all_text=False)
         for cells in self._records():
             if not cells or _is_blank(cells):
                 continue
             read += 1
-            _check_limits(self._record, cells, read)
+            limits.check(self._record, cells, read)
             yield self._record, cells
 
     def close(self) -> None:
