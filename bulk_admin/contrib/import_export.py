@@ -36,7 +36,7 @@ from bulk_admin.exceptions import BulkAdminError, MappingError, SourceError
 from bulk_admin.importer import Importer, ImportOptions, ProgressCallback
 from bulk_admin.keys import _unique_sets
 from bulk_admin.results import FileInfo, ImportResult
-from bulk_admin.sources import Row, Source, _check_limits, _check_width, _clean_header, _is_blank
+from bulk_admin.sources import Row, Source, _check_width, _clean_header, _is_blank, _Limits
 
 __all__ = [
     "CODE_OPTIONS",
@@ -820,12 +820,13 @@ class DatasetSource(Source):
 
     def rows(self) -> Iterator[Row]:
         read = 0
+        limits = _Limits(all_text=False)
         for index, cells in enumerate(self._dataset, start=2):
             values = list(cells)
             if not values or _is_blank(values):
                 continue
             read += 1
-            _check_limits(index, values, read)
+            limits.check(index, values, read)
             yield index, values
 
 
