@@ -17,7 +17,8 @@ one run and alternating between the methods, the median of 3 repetitions of:
                    foreign keys by name, duplicate-key checks, writing) on the 1M-row CSV.
 ``bulk_create``    ``bulk_import`` with ``sink="bulk_create"`` on PostgreSQL (200k rows).
 ``import-export``  django-import-export's ``import_data(dataset, dry_run=False)`` with default
-                   settings (10k rows).
+                   settings (10k rows); for information also with ``use_bulk = True``, and the
+                   same resource run by bulk_admin (``bulk_admin.contrib.import_export``).
 ``csv 100k`` / ``xlsx 100k``  the same 100k rows as CSV and as XLSX through ``bulk_import``.
 ``copy 10k``       a 10k-row ``bulk_import``, for the memory comparison.
 
@@ -43,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,7 +423,8 @@ class Run:
     def other_cpu(self) -> float:
         """CPU used during the run by neither the client nor its server backend.
 
-        For psql the server backend is not known, so it is counted here too.
+        This is other work on the machine (another program, a test suite) plus PostgreSQL's
+        own background processes (WAL writer, checkpointer), which the loads cause too.
         """
         return self.machine_cpu - self.client_cpu - (self.server_cpu or 0.0)
 
@@ -467,6 +470,48 @@ def wait_for_idle(max_wait: float, threshold: float) -> tuple[float, float]:
             return load, waited
 
 
+PSQL_APPLICATION = "bulk_admin_bench_copy"
+
+
+class BackendWatcher(threading.Thread):
+    """Follow the CPU time of psql's server backend, found by its application_name.
+
+    The backend is gone once psql exits, so its /proc entry is read every 50 ms while it
+    lives; the last reading misses at most the final 50 ms.
+    """
+
+    def __init__(self, application: str):
+        super().__init__(daemon=True)
+        self.application = application
+        self.cpu: float | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        with connect() as conn:
+            pid = None
+            while pid is None and not self._done.is_set():
+                found = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [self.application]
+                ).fetchone()
+                if found:
+                    pid = found[0]
+                else:
+                    time.sleep(0.01)
+        while pid is not None:
+            cpu = _backend_cpu(pid)
+            if cpu is None:
+                return
+            self.cpu = cpu
+            if self._done.wait(0.05):
+                # psql has exited; one last reading if the backend is still winding down.
+                self.cpu = _backend_cpu(pid) or self.cpu
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(timeout=5)
+
+
 def measure(method: Method) -> Run:
     if method.key == "psql":
         command = [
@@ -498,14 +543,21 @@ def measure(method: Method) -> Run:
             str(method.path),
         ]
         env = child_env(**method.env)
+    watcher = None
+    if method.key == "psql":
+        env["PGAPPNAME"] = PSQL_APPLICATION
+        watcher = BackendWatcher(PSQL_APPLICATION)
+        watcher.start()
     busy_before = machine_cpu()
     status, wall, usage, out, err = _spawn(command, env)
     busy = machine_cpu() - busy_before
+    if watcher is not None:
+        watcher.stop()
     if status != 0:
         raise SystemExit(f"{method.label} failed (exit {status}):\n{err[-4000:]}\n{out[-2000:]}")
     detail: dict[str, Any] = {}
     seconds = wall
-    server_cpu = None
+    server_cpu = watcher.cpu if watcher is not None else None
     if method.key != "psql":
         detail = json.loads(out.strip().splitlines()[-1])
         seconds = detail.pop("seconds")
@@ -533,7 +585,8 @@ def _backend_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def import_export_resource():
+def import_export_resource(use_bulk: bool = False):
+    """The resource of the comparison: default settings (or ``use_bulk = True``)."""
     from import_export import fields, resources, widgets
 
     from bench.books.models import Author, Book
@@ -559,6 +612,13 @@ def import_export_resource():
                 "notes",
             )
 
+    if use_bulk:
+
+        class BulkBookResource(BookResource):
+            class Meta(BookResource.Meta):
+                use_bulk = True
+
+        return BulkBookResource()
     return BookResource()
 
 
@@ -580,10 +640,10 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    if kind == "import_export":
+    if kind in ("import_export", "import_export_bulk"):
         import tablib
 
-        resource = import_export_resource()
+        resource = import_export_resource(use_bulk=kind == "import_export_bulk")
         with open(path, encoding="utf-8", newline="") as file:
             dataset = tablib.Dataset().load(file.read(), format="csv")
         result = resource.import_data(dataset, dry_run=False)
@@ -594,8 +654,15 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
     else:
         from bulk_admin.importer import import_file
 
-        sink = "bulk_create" if kind == "bulk_create" else "copy"
-        result = import_file(MODEL, path, mapping=MAPPING, sink=sink)
+        if kind == "resource":
+            # The same resource on bulk_admin's path (bulk_admin.contrib.import_export).
+            from bulk_admin.contrib.import_export import options_from_resource
+
+            options = options_from_resource(import_export_resource())
+        else:
+            options = {"mapping": MAPPING}
+        options["sink"] = "bulk_create" if kind == "bulk_create" else "copy"
+        result = import_file(MODEL, path, **options)
         if not result.committed or result.invalid:
             errors = [error.as_dict() for error in result.errors[:3]]
             raise SystemExit(
@@ -637,6 +704,18 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
             "django-import-export",
             sizes["import_export"],
             data_path(sizes["import_export"], "csv"),
+        ),
+        Method(
+            "import_export_bulk",
+            "  import-export, use_bulk",
+            sizes["import_export"],
+            data_path(sizes["import_export"], "csv"),
+        ),
+        Method(
+            "resource",
+            f"  same resource on bulk_admin {_short(xlsx)}",
+            xlsx,
+            data_path(xlsx, "csv"),
         ),
         Method("csv_small", f"bulk_import CSV {_short(xlsx)}", xlsx, data_path(xlsx, "csv")),
         Method("xlsx", f"bulk_import XLSX {_short(xlsx)}", xlsx, data_path(xlsx, "xlsx")),
@@ -745,6 +824,7 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
         "peak RSS MB",
         "client CPU s",
         "server CPU s",
+        "other CPU s",
     ]
     lines = []
     body = []
@@ -759,6 +839,7 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
                 f"{item['peak_rss_mb']:.0f}",
                 f"{item['client_cpu']:.1f}",
                 f"{item['server_cpu']:.1f}" if item.get("server_cpu") is not None else "",
+                f"{statistics.median(item['other_cpu_all']):.1f}",
             ]
         )
     if markdown:
@@ -781,6 +862,22 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def engine_version() -> dict[str, Any]:
+    """The commit of the code measured, and whether bulk_admin/ differs from it."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "bulk_admin_modified": bool(git("status", "--porcelain", "--", "bulk_admin")),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -846,9 +943,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
     runs: dict[str, list[Run]] = {method.key: [] for method in methods}
     checksums: dict[str, tuple[int, str]] = {}
     with connect() as conn:
-        info = {"machine": machine(), "postgresql": server_info(conn)}
+        info = {"machine": machine(), "postgresql": server_info(conn), "code": engine_version()}
         print(
-            f"{info['machine']['cpu']}, {info['machine']['cores']} cores; PostgreSQL {info['postgresql']['server_version']}",
+            f"{info['machine']['cpu']}, {info['machine']['cores']} cores; "
+            f"PostgreSQL {info['postgresql']['server_version']}; code at {info['code']['commit']}"
+            + (" (bulk_admin/ modified)" if info["code"]["bulk_admin_modified"] else ""),
             flush=True,
         )
         for repetition in range(args.repeat):
@@ -902,8 +1001,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     notes = []
     for group in (
         ("psql", "copy"),
-        ("csv_small", "xlsx", "xlsx_openpyxl"),
-        ("copy_small", "import_export"),
+        ("csv_small", "xlsx", "xlsx_openpyxl", "resource"),
+        ("copy_small", "import_export", "import_export_bulk"),
     ):
         present = [key for key in group if key in checksums]
         if len({by_key[key]["rows"] for key in present}) > 1:
@@ -1016,7 +1115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument(
         "--methods",
-        help="comma-separated subset: psql,copy,bulk_create,import_export,csv_small,xlsx,xlsx_openpyxl,copy_small",
+        help="comma-separated subset of: psql, copy, bulk_create, import_export, "
+        "import_export_bulk, resource, csv_small, xlsx, xlsx_openpyxl, copy_small",
     )
     parser.add_argument(
         "--idle-wait",

@@ -10,7 +10,11 @@ Each stage is run alone over the whole file, three times, and the fastest run's 
 2. bulk_admin's ``CsvSource.rows()`` (encoding detection, blank rows, limits);
 3. 2 + ``Plan.convert`` of every chunk without the foreign-key lookups;
 4. 3 + the foreign-key lookups (``_resolve_relations``, one query per 900 names);
-5. 4 + the COPY text formatting of the sink (``CopySink._lines``), nothing sent.
+5. 4 + the COPY text formatting of the sink (``CopySink._lines``), nothing sent;
+6. what-if: 5 with foreign keys cached for the whole import (one ``= ANY(%s)`` query for
+   the names not seen yet), patched in from here;
+7. what-if: 6 with max_length/min/max validators compiled to inline comparisons
+   (``prototype_direct_copy._fast_validators``).
 
 Run ``python bench/benchmark.py --generate-only`` first to create the data.
 """
@@ -85,6 +89,51 @@ def main() -> None:
                         sink._lines(chunk.rows)
         return count
 
+    from bulk_admin import conversion
+
+    original_lookup = conversion.lookup_related
+    original_build = conversion.build_converter
+
+    def cached_lookups() -> None:
+        """What-if: names already resolved are kept for the whole import, and the others
+        are fetched with one ``= ANY(%s)`` query (one array parameter, not 900)."""
+        from django.db import connections
+
+        cache: dict = {}
+
+        def lookup_related(target, values, using):
+            missing = [value for value in values if value not in cache]
+            if missing:
+                related = target.field.related_model
+                key_column = target.field.target_field.column
+                with connections[using].cursor() as cursor:
+                    cursor.execute(
+                        'SELECT "%s", "%s" FROM "%s" WHERE "%s" = ANY(%%s)'
+                        % (target.lookup.column, key_column, related._meta.db_table, target.lookup.column),
+                        [missing],
+                    )
+                    cache.update(cursor.fetchall())
+            return {value: cache[value] for value in values if value in cache}
+
+        conversion.lookup_related = lookup_related
+
+    def restore() -> None:
+        conversion.lookup_related = original_lookup
+        conversion.build_converter = original_build
+
+    def what_if(patches):
+        def go() -> int:
+            for patch in patches:
+                patch()
+            try:
+                return run(True, True, True)
+            finally:
+                restore()
+
+        return go
+
+    from bench.prototype_direct_copy import _fast_validators
+
     results = {}
     results["csv"] = timed("1. csv.reader alone", raw_csv)
     results["source"] = timed("2. CsvSource.rows()", lambda: run(False, False, False))
@@ -93,6 +142,10 @@ def main() -> None:
     )
     results["relations"] = timed("4. + FK lookups", lambda: run(True, True, False))
     results["lines"] = timed("5. + COPY text formatting", lambda: run(True, True, True))
+    results["cache"] = timed("6. what-if: 5 + FK cache, one = ANY() query", what_if([cached_lookups]))
+    results["validators"] = timed(
+        "7. what-if: 6 + inline validators", what_if([cached_lookups, _fast_validators])
+    )
     print()
     print(f"source overhead over csv.reader   {results['source'] - results['csv']:6.2f} s")
     print(f"conversion and validation          {results['convert'] - results['source']:6.2f} s")
@@ -102,6 +155,8 @@ def main() -> None:
         f"client CPU for {rows:,} rows, all stages: {results['lines']:.2f} s "
         f"→ {results['lines'] / rows * 1e6:.0f} µs/row, {results['lines'] / rows * 1e6:.0f} s per million rows"
     )
+    print(f"what-if FK cache saves             {results['lines'] - results['cache']:6.2f} s")
+    print(f"what-if inline validators save     {results['cache'] - results['validators']:6.2f} s")
 
 
 if __name__ == "__main__":
