@@ -78,47 +78,25 @@ class BulkImportMixin(_AdminBase):
         def view(view_class: type[views.BulkImportView], **extra: Any) -> Any:
             return wrap(view_class.as_view(model_admin=self, **extra))
 
+        steps: list[tuple[str, str, type[views.BulkImportView]]] = [
+            ("mapping", "mapping/", views.MappingView),
+            ("progress", "progress/", views.ProgressView),
+            ("status", "status/", views.StatusView),
+            ("preview", "preview/", views.PreviewView),
+            ("commit", "commit/", views.CommitView),
+            ("cancel", "cancel/", views.CancelView),
+            ("result", "result/", views.ResultView),
+            ("rejects", "rejects.<str:fmt>", views.RejectsView),
+        ]
         patterns = [
             path("bulk-import/", view(views.UploadView), name="%s_%s_bulk_import" % info),
-            path(
-                "bulk-import/<uuid:job_id>/mapping/",
-                view(views.MappingView),
-                name="%s_%s_bulk_import_mapping" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/progress/",
-                view(views.ProgressView),
-                name="%s_%s_bulk_import_progress" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/status/",
-                view(views.StatusView),
-                name="%s_%s_bulk_import_status" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/preview/",
-                view(views.PreviewView),
-                name="%s_%s_bulk_import_preview" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/commit/",
-                view(views.CommitView),
-                name="%s_%s_bulk_import_commit" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/cancel/",
-                view(views.CancelView),
-                name="%s_%s_bulk_import_cancel" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/result/",
-                view(views.ResultView),
-                name="%s_%s_bulk_import_result" % info,
-            ),
-            path(
-                "bulk-import/<uuid:job_id>/rejects.<str:fmt>",
-                view(views.RejectsView),
-                name="%s_%s_bulk_import_rejects" % info,
+            *(
+                path(
+                    "bulk-import/<uuid:job_id>/" + route,
+                    view(view_class),
+                    name="%s_%s_bulk_import_%s" % (*info, step),
+                )
+                for step, route, view_class in steps
             ),
         ]
         # Ours first: ModelAdmin's list ends with a catch-all "<path:object_id>/".

@@ -63,9 +63,24 @@ class Source:
     def headers(self) -> list[str]:
         return self.info.headers
 
+    # Subclasses that read records themselves set these and implement _records().
+    _record = 0
+    _all_text = False
+
+    def _records(self) -> Iterator[list[Any]]:
+        """Yield every record after the header, counting them in ``self._record``."""
+        raise NotImplementedError
+
     def rows(self) -> Iterator[Row]:
         """Yield ``(row_number, cells)`` for each data row, skipping fully blank rows."""
-        raise NotImplementedError
+        read = 0
+        limits = _Limits(all_text=self._all_text)
+        for cells in self._records():
+            if not cells or _is_blank(cells):
+                continue
+            read += 1
+            limits.check(self._record, cells, read)
+            yield self._record, cells
 
     def close(self) -> None:
         """Release the file; called by the importer whatever happens."""
@@ -224,6 +239,8 @@ def sniff_delimiter(sample: str) -> str:
 class CsvSource(Source):
     """Read a delimited text file, streamed through a text wrapper."""
 
+    _all_text = True  # every CSV cell is a string: the cell-size check takes one C pass
+
     def __init__(self, file: FileLike, *, encoding: str = "auto", delimiter: str = "auto"):
         self._file = file
         if encoding in ("", "auto", None):
@@ -286,16 +303,6 @@ class CsvSource(Source):
                 _("Row %(row)d cannot be read as CSV: %(error)s")
                 % {"row": self._record + 1, "error": exc}
             ) from None
-
-    def rows(self) -> Iterator[Row]:
-        read = 0
-        limits = _Limits(all_text=True)
-        for cells in self._records():
-            if not cells or _is_blank(cells):
-                continue
-            read += 1
-            limits.check(self._record, cells, read)
-            yield self._record, cells
 
     def close(self) -> None:
         with contextlib.suppress(ValueError):
@@ -552,16 +559,6 @@ class XlsxSource(Source):
                 _("Row %(row)d of the workbook cannot be read: %(error)s")
                 % {"row": self._record + 1, "error": exc}
             ) from None
-
-    def rows(self) -> Iterator[Row]:
-        read = 0
-        limits = _Limits(all_text=False)
-        for cells in self._records():
-            if not cells or _is_blank(cells):
-                continue
-            read += 1
-            limits.check(self._record, cells, read)
-            yield self._record, cells
 
     def close(self) -> None:
         if self._workbook is not None and hasattr(self._workbook, "close"):
