@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import caches
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,10 +144,10 @@ def _sampler(importer: Importer, sample: list[dict[str, str]]) -> Callable[[Chun
         rows = chunk.rows[: SAMPLE_ROWS * 2 - len(sample)]
         related: dict[int, dict[Any, str]] = {}
         for position, field in enumerate(plan.mapped_fields):
-            if field.is_relation and field.related_model is not None:
+            if isinstance(field, models.ForeignObject):
                 model = field.related_model
                 assert not isinstance(model, str)
-                target = field.target_field.attname  # type: ignore[union-attr]
+                target = field.target_field.attname
                 keys = {values[position] for _row, values in rows if values[position] is not None}
                 objects = model._base_manager.db_manager(importer.using).filter(
                     **{target + "__in": keys}
@@ -161,8 +161,9 @@ def _sampler(importer: Importer, sample: list[dict[str, str]]) -> Callable[[Chun
                     text = ""
                 elif position in related:
                     text = related[position].get(value, str(value))
-                elif isinstance(value, decimal.Decimal) and getattr(field, "decimal_places", None):
-                    text = str(value.quantize(decimal.Decimal(1).scaleb(-field.decimal_places)))
+                elif isinstance(value, decimal.Decimal) and isinstance(field, models.DecimalField):
+                    places = decimal.Decimal(1).scaleb(-(field.decimal_places or 0))
+                    text = str(value.quantize(places))
                 else:
                     text = str(display_value(value))
                 shown[str(field.verbose_name)] = text
