@@ -54,6 +54,16 @@ class Settings:
         return int(self._get("MAX_ERRORS", 0))
 
     @property
+    def STREAM_COPY(self) -> bool:
+        """Write a clean file with one streamed COPY straight into the table (PostgreSQL)."""
+        return bool(self._get("STREAM_COPY", True))
+
+    @property
+    def PREFETCH_LIMIT(self) -> int:
+        """Largest related table whose lookup values are loaded at once for a streamed COPY."""
+        return int(self._get("PREFETCH_LIMIT", 100_000))
+
+    @property
     def MAX_STORED_ERRORS(self) -> int:
         """Errors an admin import job keeps for its preview and rejects download."""
         return int(self._get("MAX_STORED_ERRORS", 200_000))

@@ -527,6 +527,7 @@ class Plan:
         self.now = now or timezone.now()
         self.columns: list[_Column] = []
         self.relations: list[_Relation] = []
+        self.prefetched: dict[int, dict[Any, Any]] = {}
         self.fields: list[models.Field] = []  # type: ignore[type-arg]
         self.mapped_fields: list[models.Field] = []  # type: ignore[type-arg]
         self.auto_now_fields: list[models.Field] = []  # type: ignore[type-arg]
@@ -641,6 +642,29 @@ class Plan:
             self._resolve_relations(chunk)
         return chunk
 
+    def prefetch_relations(self, limit: int) -> bool:
+        """Load every relation's ``{lookup value: key}`` once, if each related table is small.
+
+        Return False (and load nothing) when a related table has more than ``limit`` rows.
+        After a prefetch, converting a chunk runs no query: what a streamed ``COPY``, which
+        holds the connection, needs.
+        """
+        loaded: dict[int, dict[Any, Any]] = {}
+        for relation in self.relations:
+            target = relation.column.target
+            related = target.field.related_model
+            assert target.lookup is not None and not isinstance(related, str)
+            manager = related._base_manager.db_manager(self.using)
+            if manager.count() > limit:
+                return False
+            field = target.field
+            assert isinstance(field, models.ForeignObject)
+            loaded[relation.position] = dict(
+                manager.values_list(target.lookup.attname, field.target_field.attname)
+            )
+        self.prefetched = loaded
+        return True
+
     def _resolve_relations(self, chunk: Chunk) -> None:
         """Replace looked-up values by related keys; one query per relation per chunk."""
         connection = connections[self.using]
@@ -650,12 +674,15 @@ class Plan:
             target: Target = relation.column.target
             assert target.lookup is not None
             position = relation.position
-            wanted = {
-                values[position] for _row, values in chunk.rows if values[position] is not None
-            }
-            if not wanted:
-                continue
-            found = lookup_related(target, wanted, self.using)
+            if position in self.prefetched:
+                found = self.prefetched[position]
+            else:
+                wanted = {
+                    values[position] for _row, values in chunk.rows if values[position] is not None
+                }
+                if not wanted:
+                    continue
+                found = lookup_related(target, wanted, self.using)
             folded = {}
             if fold:
                 folded = {

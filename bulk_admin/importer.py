@@ -32,7 +32,7 @@ from bulk_admin.exceptions import DatabaseRejected, ImportCancelled, OptionError
 from bulk_admin.keys import resolve_keys
 from bulk_admin.mapping import FileMapping, build_mapping, importable_fields
 from bulk_admin.results import FileInfo, ImportResult, RowError
-from bulk_admin.sinks import choose_sink
+from bulk_admin.sinks import CopySink, choose_sink
 from bulk_admin.sources import Row, Source, open_source
 
 ProgressCallback = Callable[["Progress"], None]
@@ -185,26 +185,21 @@ class Importer:
             )
             self.plan = plan
             keys = resolve_keys(plan, options.keys, options.on_conflict)
-            sink = sink_class(
-                plan,
-                keys=keys,
-                policy=options.on_conflict,
-                using=self.using,
-                batch_size=options.batch_size or conf.BATCH_SIZE,
-                skip_invalid=options.skip_invalid,
-            )
-            state = _RunState(source.info, max_errors=self._max_errors())
-            try:
-                committed = self._run(source, plan, sink, state, started)
-            except DatabaseError as exc:
-                raise DatabaseRejected(
-                    _("The database refused the import, so nothing was written: %(error)s")
-                    % {
-                        "error": str(exc).strip().splitlines()[0]
-                        if str(exc).strip()
-                        else exc.__class__.__name__
-                    }
-                ) from exc
+            outcome = None
+            streamed = self._can_stream(sink_class, plan)
+            if streamed:
+                try:
+                    outcome = self._execute(source, plan, keys, sink_class, started, stream=True)
+                except _StreamFallback:
+                    outcome = None
+            if outcome is None:
+                if streamed:
+                    # The streamed attempt rolled back: read the file again, with every check.
+                    with self.open() as again:
+                        outcome = self._execute(again, plan, keys, sink_class, started)
+                else:
+                    outcome = self._execute(source, plan, keys, sink_class, started)
+            sink, state, committed = outcome
         total = time.monotonic() - started
         result = ImportResult(
             model=self.model._meta.label,
@@ -226,6 +221,60 @@ class Importer:
             signals.import_finished.send(sender=self.model, result=result, using=self.using)
         return result
 
+    def _can_stream(self, sink_class: type[Any], plan: Plan) -> bool:
+        """Return True if the file may go through one streamed COPY into the table.
+
+        Only a real write with the ``error`` policy on psycopg 3, with no hook that might
+        query while the COPY holds the connection, and foreign keys small enough to load
+        at once. Any invalid row or refused key ends the attempt: it rolls back and the
+        import runs again through the staging table, which reports every row.
+        """
+        options = self.options
+        if sink_class is not CopySink or not conf.STREAM_COPY:
+            return False
+        if options.dry_run or options.on_conflict != "error":
+            return False
+        if options.chunk_hooks or options.converters:
+            return False
+        if connections[self.using].Database.__name__ != "psycopg":
+            return False
+        return plan.prefetch_relations(conf.PREFETCH_LIMIT)
+
+    def _execute(
+        self,
+        source: Source,
+        plan: Plan,
+        keys: list[Any],
+        sink_class: type[Any],
+        started: float,
+        stream: bool = False,
+    ) -> tuple[Any, _RunState, bool]:
+        options = self.options
+        sink = sink_class(
+            plan,
+            keys=keys,
+            policy=options.on_conflict,
+            using=self.using,
+            batch_size=options.batch_size or conf.BATCH_SIZE,
+            skip_invalid=options.skip_invalid,
+            stream=stream,
+        )
+        state = _RunState(source.info, max_errors=self._max_errors())
+        try:
+            committed = self._run(source, plan, sink, state, started)
+        except DatabaseError as exc:
+            if stream:
+                raise _StreamFallback from exc
+            raise DatabaseRejected(
+                _("The database refused the import, so nothing was written: %(error)s")
+                % {
+                    "error": str(exc).strip().splitlines()[0]
+                    if str(exc).strip()
+                    else exc.__class__.__name__
+                }
+            ) from exc
+        return sink, state, committed
+
     def _max_errors(self) -> int | None:
         if self.options.max_errors is not None:
             return self.options.max_errors or None
@@ -238,21 +287,27 @@ class Importer:
         chunk_size = options.chunk_size or conf.CHUNK_SIZE
         with transaction.atomic(using=self.using):
             sink.begin()
-            for rows in _chunks(source.rows(), chunk_size):
+            try:
+                for rows in _chunks(source.rows(), chunk_size):
+                    tick = time.monotonic()
+                    chunk = plan.convert(rows)
+                    for hook in options.chunk_hooks:
+                        hook(chunk)
+                    state.skipped += chunk.skipped
+                    state.rows += len(rows)
+                    state.read_time += time.monotonic() - tick
+                    if sink.stream and chunk.invalid and not options.skip_invalid:
+                        raise _StreamFallback  # the staged run reports every row
+                    tick = time.monotonic()
+                    sink.add(chunk, write=self._may_write(state, chunk.invalid))
+                    state.write_time += time.monotonic() - tick
+                    state.add_errors(chunk.errors, chunk.invalid)
+                    self._report(state, "reading", started)
                 tick = time.monotonic()
-                chunk = plan.convert(rows)
-                for hook in options.chunk_hooks:
-                    hook(chunk)
-                state.skipped += chunk.skipped
-                state.rows += len(rows)
-                state.read_time += time.monotonic() - tick
-                tick = time.monotonic()
-                sink.add(chunk, write=self._may_write(state, chunk.invalid))
-                state.write_time += time.monotonic() - tick
-                state.add_errors(chunk.errors, chunk.invalid)
-                self._report(state, "reading", started)
-            tick = time.monotonic()
-            late_errors = sink.finish(write=self._may_write(state, 0))
+                late_errors = sink.finish(write=self._may_write(state, 0))
+            except BaseException:
+                sink.abort()
+                raise
             if late_errors:
                 state.add_errors(late_errors, len({error.row for error in late_errors}))
             if self._may_write(state, 0):
@@ -283,6 +338,10 @@ class Importer:
                 elapsed=time.monotonic() - started,
             )
         )
+
+
+class _StreamFallback(Exception):
+    """Internal: the streamed COPY met an invalid row or a refused key; run staged."""
 
 
 @dataclass

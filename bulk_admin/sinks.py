@@ -25,6 +25,7 @@ rows were written or not (a dry run counts what the commit would do).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -56,8 +57,10 @@ class Sink:
         using: str,
         batch_size: int,
         skip_invalid: bool = False,
+        stream: bool = False,
     ):
         self.plan = plan
+        self.stream = stream
         self.model = plan.model
         self.keys = keys
         self.policy = policy
@@ -82,6 +85,9 @@ class Sink:
 
     def commit(self) -> None:
         """Write what is staged; called only when the import writes."""
+
+    def abort(self) -> None:
+        """Stop writing after an error, before the transaction rolls back."""
 
     def reset_sequences(self) -> None:
         """Advance the primary key sequence after explicit keys were written."""
@@ -264,7 +270,9 @@ class CopySink(Sink):
 
     def begin(self) -> None:
         connection = self.connection
-        self.staged = bool(self.keys)
+        # Streamed: one COPY into the table for the whole file (see Importer._can_stream).
+        self.staged = bool(self.keys) and not self.stream
+        self._open_copy: Any = None
         self.formatters = [_copy_formatter(field) for field in self.plan.fields]
         self.table = _quote(connection, self.model._meta.db_table)
         self.columns = [_quote_column(connection, field) for field in self.plan.fields]
@@ -303,6 +311,11 @@ class CopySink(Sink):
     def add(self, chunk: Chunk, write: bool) -> None:
         if not chunk.rows:
             return
+        if self.stream:
+            self.created += len(chunk.rows)
+            if write:
+                self._stream(self._lines(chunk.rows))
+            return
         if self.staged:
             self._copy(self._lines(chunk.rows))
             self.staged_rows += len(chunk.rows)
@@ -322,6 +335,36 @@ class CopySink(Sink):
             else:  # psycopg 3
                 with raw.copy(self.copy_sql) as copy:
                     copy.write(data)
+
+    def _stream(self, data: str) -> None:
+        # One COPY stays open across chunks: PostgreSQL updates the indexes on one core
+        # while Python converts the next chunk on the other, as with psql's \copy.
+        with self.connection.wrap_database_errors:
+            if self._open_copy is None:
+                cursor = self.connection.cursor()
+                context = cursor.cursor.copy(self.copy_sql)
+                self._open_copy = (cursor, context, context.__enter__())
+            self._open_copy[2].write(data)
+
+    def _close_stream(self, error: BaseException | None) -> None:
+        if self._open_copy is None:
+            return
+        cursor, context, _copy = self._open_copy
+        self._open_copy = None
+        try:
+            with self.connection.wrap_database_errors:
+                if error is None:
+                    context.__exit__(None, None, None)
+                else:
+                    context.__exit__(type(error), error, error.__traceback__)
+        finally:
+            cursor.close()
+
+    def abort(self) -> None:
+        if self._open_copy is not None:
+            # Ends the COPY with an error message to the server; the rollback follows.
+            with contextlib.suppress(Exception):
+                self._close_stream(RuntimeError("bulk_admin import aborted"))
 
     # The checks below run once, on the whole staging table.
 
@@ -365,6 +408,9 @@ class CopySink(Sink):
         }
 
     def finish(self, write: bool) -> list[RowError]:
+        if self.stream:
+            self._close_stream(None)
+            return []
         if not self.staged:
             return []
         errors: list[RowError] = []

@@ -10,7 +10,7 @@ from django.core.management.base import SystemCheckError
 from bulk_admin.checks import check_settings
 from bulk_admin.conf import Settings
 
-POSITIVE = ["CHUNK_SIZE", "BATCH_SIZE", "MAX_COLUMNS", "MAX_CELL_SIZE"]
+POSITIVE = ["CHUNK_SIZE", "BATCH_SIZE", "MAX_COLUMNS", "MAX_CELL_SIZE", "PREFETCH_LIMIT"]
 NON_NEGATIVE = [
     "MAX_FILE_SIZE",
     "MAX_ROWS",
@@ -23,7 +23,8 @@ NON_NEGATIVE = [
 def integer_settings():
     """The names of every integer setting of bulk_admin.conf, found from their defaults."""
     names = [name for name, value in vars(Settings).items() if isinstance(value, property)]
-    return [name for name in names if isinstance(getattr(Settings(), name), int)]
+    values = {name: getattr(Settings(), name) for name in names}
+    return [name for name, value in values.items() if type(value) is int]
 
 
 def ids(errors):

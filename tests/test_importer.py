@@ -377,7 +377,8 @@ def author_queries(queries):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_foreign_key_by_natural_key_takes_one_query_per_chunk(make_csv, library, dry_run):
+def test_foreign_key_by_natural_key_takes_one_query_per_chunk(make_csv, library, dry_run, settings):
+    settings.BULK_ADMIN_STREAM_COPY = False  # the streamed COPY loads related keys at once
     path = book_file(make_csv, 10)
     with CaptureQueriesContext(connection) as queries:
         result = import_file(Book, path, chunk_size=4, dry_run=dry_run)
@@ -592,3 +593,36 @@ def test_keys_differing_in_case_repeat_where_the_database_ignores_case(make_csv,
     else:
         assert (result.created, result.updated) == (1, 2)
         assert titles == {"X1": "C", "abc": "B"}
+
+
+@pytest.mark.django_db
+def test_streamed_copy_loads_related_keys_once(make_csv, library, settings):
+    """On psycopg 3, a clean file goes through one COPY; related keys are loaded up front."""
+    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg":
+        pytest.skip("the streamed COPY needs psycopg 3")
+    path = book_file(make_csv, 10)
+    with CaptureQueriesContext(connection) as queries:
+        result = import_file(Book, path, chunk_size=4)
+    assert (result.created, result.method) == (10, "copy")
+    assert len(author_queries(queries)) == 2  # one count, one load of (name, id)
+    settings.BULK_ADMIN_PREFETCH_LIMIT = 1  # too many authors to load: per-chunk lookups
+    Book.objects.filter(isbn__startswith="new-").delete()
+    with CaptureQueriesContext(connection) as queries:
+        result = import_file(Book, path, chunk_size=4)
+    assert result.created == 10
+    assert len(author_queries(queries)) == 4  # the count, then one query per chunk
+
+
+@pytest.mark.django_db
+def test_streamed_copy_falls_back_to_every_check(make_csv, library):
+    """A taken key stops the streamed COPY; the staged run reports it, the table is untouched."""
+    before = sorted(Book.objects.values_list("isbn", "title"))
+    path = book_file(make_csv, 10)
+    rows = [["isbn", "title", "author__name"], *[["new-%d" % n, "T", "Ann"] for n in range(5)]]
+    rows.append(["new-1", "again", "Bob"])
+    result = import_file(Book, make_csv(rows, name="dup.csv"), chunk_size=2)
+    assert (result.created, result.invalid, result.committed) == (5, 1, False)
+    assert [(e.row, e.column) for e in result.errors] == [(7, "isbn")]
+    assert sorted(Book.objects.values_list("isbn", "title")) == before
+    result = import_file(Book, path, chunk_size=4)
+    assert result.created == 10 and result.committed

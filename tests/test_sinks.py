@@ -275,7 +275,8 @@ def test_copy_without_a_key_goes_straight_into_the_table(make_csv):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_copy_with_a_key_goes_through_a_staging_table(make_csv):
+def test_copy_with_a_key_goes_through_a_staging_table(make_csv, settings):
+    settings.BULK_ADMIN_STREAM_COPY = False  # else a clean file streams straight in
     rows = [["isbn", "title"], ["2", "B"], ["1", "A"]]
     with CaptureQueriesContext(connection) as queries:
         result = import_file(Book, make_csv(rows))
@@ -632,3 +633,17 @@ def test_copy_sink_refused_off_postgresql(make_csv):
 def test_method_is_reported(make_csv):
     result = import_file(Event, make_csv([["name", "starts"], ["A", "2024-01-01"]]))
     assert result.method == ("copy" if connection.vendor == "postgresql" else "bulk_create")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_clean_file_streams_in_one_copy_into_the_table(make_csv):
+    if connection.Database.__name__ != "psycopg":
+        pytest.skip("the streamed COPY needs psycopg 3")
+    rows = [["isbn", "title"], *[[str(n), "T%d" % n] for n in range(25)]]
+    with CaptureQueriesContext(connection) as queries:
+        result = import_file(Book, make_csv(rows), chunk_size=10)
+    assert (result.method, result.created, result.committed) == ("copy", 25, True)
+    statements = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "CREATE TEMPORARY TABLE" not in statements and "INSERT INTO" not in statements
+    assert Book.objects.count() == 25
