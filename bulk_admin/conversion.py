@@ -390,6 +390,7 @@ def build_converter(field: models.Field, base: Converter | None = None) -> Conve
         base = _chain(base, field.to_python)
     if not validators and choices is None:
         return base
+    inline = _inline_validators(validators)
 
     def convert(value: Any) -> Any:
         result = base(value)
@@ -399,11 +400,63 @@ def build_converter(field: models.Field, base: Converter | None = None) -> Conve
                 code="invalid_choice",
                 params={"value": result},
             )
-        if validators:
+        if inline is None:
+            field.run_validators(result)
+        elif inline(result):
+            # A limit is crossed: Django's validators raise the field's own message.
             field.run_validators(result)
         return result
 
     return convert
+
+
+def _longer_than(limit: Any) -> Callable[[Any], bool]:
+    return lambda value: len(value) > limit
+
+
+def _shorter_than(limit: Any) -> Callable[[Any], bool]:
+    return lambda value: len(value) < limit
+
+
+def _above(limit: Any) -> Callable[[Any], bool]:
+    return lambda value: bool(value > limit)
+
+
+def _below(limit: Any) -> Callable[[Any], bool]:
+    return lambda value: bool(value < limit)
+
+
+def _inline_validators(validators: list[Any]) -> Callable[[Any], bool] | None:
+    """Return a cheap "may fail" test equivalent to ``validators``, or None if there is none.
+
+    max_length and min/max value validators (what most fields carry) become plain
+    comparisons, evaluated for every cell of a file of millions; the validators themselves
+    run only for a value that crosses a limit, to raise their translated message.
+    """
+    from django.core import validators as django_validators
+
+    tests: list[Callable[[Any], bool]] = []
+    for validator in validators:
+        limit = getattr(validator, "limit_value", None)
+        if limit is None or callable(limit):
+            return None
+        kind = type(validator)
+        if kind is django_validators.MaxLengthValidator:
+            tests.append(_longer_than(limit))
+        elif kind is django_validators.MinLengthValidator:
+            tests.append(_shorter_than(limit))
+        elif kind is django_validators.MaxValueValidator:
+            tests.append(_above(limit))
+        elif kind is django_validators.MinValueValidator:
+            tests.append(_below(limit))
+        else:
+            return None
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda value: first(value) or second(value)
+    return lambda value: any(test(value) for test in tests)
 
 
 def _chain(first: Converter, second: Converter) -> Converter:
@@ -653,7 +706,8 @@ class Plan:
         for relation in self.relations:
             target = relation.column.target
             related = target.field.related_model
-            assert target.lookup is not None and not isinstance(related, str)
+            assert target.lookup is not None
+            assert related is not None and not isinstance(related, str)
             manager = related._base_manager.db_manager(self.using)
             if manager.count() > limit:
                 return False

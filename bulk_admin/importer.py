@@ -236,7 +236,8 @@ class Importer:
             return False
         if options.chunk_hooks or options.converters:
             return False
-        if connections[self.using].Database.__name__ != "psycopg":
+        driver = getattr(connections[self.using], "Database", None)
+        if getattr(driver, "__name__", "") != "psycopg":
             return False
         return plan.prefetch_relations(conf.PREFETCH_LIMIT)
 
