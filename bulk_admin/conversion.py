@@ -391,6 +391,7 @@ def build_converter(field: models.Field, base: Converter | None = None) -> Conve
     if not validators and choices is None:
         return base
     inline = _inline_validators(validators)
+    empty_values = field.empty_values
 
     def convert(value: Any) -> Any:
         result = base(value)
@@ -400,11 +401,19 @@ def build_converter(field: models.Field, base: Converter | None = None) -> Conve
                 code="invalid_choice",
                 params={"value": result},
             )
-        if inline is None:
-            field.run_validators(result)
-        elif inline(result):
-            # A limit is crossed: Django's validators raise the field's own message.
-            field.run_validators(result)
+        if inline is not None:
+            if inline(result):
+                # A limit is crossed: Django's validators raise the field's own message.
+                field.run_validators(result)
+        elif result or result not in empty_values:
+            # The validators directly; run_validators (which maps codes to the field's
+            # messages) only once one fails.
+            try:
+                for validator in validators:
+                    validator(result)
+            except ValidationError:
+                field.run_validators(result)
+                raise
         return result
 
     return convert

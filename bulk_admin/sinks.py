@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -173,12 +172,12 @@ class BulkCreateSink(Sink):
 # --- COPY --------------------------------------------------------------------------------
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
 
 
 def _text(value: Any) -> str:
     text = str(value)
-    if _NEEDS_ESCAPE(text):
+    # Four substring tests in C are cheaper than a regular expression for every cell.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         return text.translate(_ESCAPES)
     return text
 
@@ -297,11 +296,13 @@ class CopySink(Sink):
 
     def _lines(self, rows: list[ConvertedRow]) -> str:
         formatters = self.formatters
-        pairs = list(enumerate(formatters))
         staged = self.staged
         lines = []
         for row_number, values in rows:
-            cells = ["\\N" if values[i] is None else fmt(values[i]) for i, fmt in pairs]
+            cells = [
+                "\\N" if value is None else fmt(value)
+                for fmt, value in zip(formatters, values, strict=True)
+            ]
             if staged:
                 cells.append(str(row_number))
             lines.append("\t".join(cells))
