@@ -107,8 +107,23 @@ DB = {
 
 # --- data ----------------------------------------------------------------------------------
 
-WORDS = ["river", "stone", "garden", "winter", "silent", "night", "city", "light", "shadow", "empire", "secret", "history", "house", "ocean", "glass", "iron", "paper", "letter", "journey", "north", "south", "kingdom", "mirror", "crown", "storm", "fire", "water", "memory", "forest", "machine", "island", "road", "summer", "autumn", "spring", "daughter", "son", "mother", "father", "war", "peace", "heart", "song", "dream", "clock", "tower", "bridge", "market", "harbor", "valley", "mountain", "desert", "star", "moon", "sun", "wolf", "raven", "fox", "horse", "garden", "science", "theory", "practical", "guide", "complete", "modern", "ancient", "lost", "found", "last", "first", "little", "great", "hidden", "golden", "broken", "quiet", "wild", "red", "blue", "green", "black", "white", "old", "new", "short", "long", "strange", "curious", "simple", "hard"]
-SYLLABLES = ["an", "be", "ca", "de", "el", "fa", "go", "ha", "id", "jo", "ka", "li", "mo", "na", "or", "pe", "qui", "ra", "so", "ta", "ul", "vi", "wa", "xe", "yo", "za", "bri", "cla", "dro", "fle", "gri", "kra", "lor", "mar", "nel", "pra", "ros", "sal", "tor", "ven", "wil"]
+WORDS = [
+    "river", "stone", "garden", "winter", "silent", "night", "city", "light", "shadow", "empire",
+    "secret", "history", "house", "ocean", "glass", "iron", "paper", "letter", "journey", "north",
+    "south", "kingdom", "mirror", "crown", "storm", "fire", "water", "memory", "forest", "machine",
+    "island", "road", "summer", "autumn", "spring", "daughter", "son", "mother", "father", "war",
+    "peace", "heart", "song", "dream", "clock", "tower", "bridge", "market", "harbor", "valley",
+    "mountain", "desert", "star", "moon", "sun", "wolf", "raven", "fox", "horse", "garden",
+    "science", "theory", "practical", "guide", "complete", "modern", "ancient", "lost", "found",
+    "last", "first", "little", "great", "hidden", "golden", "broken", "quiet", "wild", "red",
+    "blue", "green", "black", "white", "old", "new", "short", "long", "strange", "curious",
+    "simple", "hard",
+]
+SYLLABLES = [
+    "an", "be", "ca", "de", "el", "fa", "go", "ha", "id", "jo", "ka", "li", "mo", "na", "or", "pe",
+    "qui", "ra", "so", "ta", "ul", "vi", "wa", "xe", "yo", "za", "bri", "cla", "dro", "fle", "gri",
+    "kra", "lor", "mar", "nel", "pra", "ros", "sal", "tor", "ven", "wil",
+]
 
 
 def author_names() -> list[str]:
@@ -491,7 +506,8 @@ class BackendWatcher(threading.Thread):
             pid = None
             while pid is None and not self._done.is_set():
                 found = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [self.application]
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                    [self.application],
                 ).fetchone()
                 if found:
                     pid = found[0]
@@ -1077,7 +1093,8 @@ def run_profile(args: argparse.Namespace) -> int:
     detail = json.loads(out.strip().splitlines()[-1])
     print(
         f"COPY path, {rows:,} rows under cProfile: {detail['seconds']:.2f} s "
-        f"(client CPU {usage.ru_utime + usage.ru_stime:.1f} s, server CPU {detail.get('server_cpu', 0):.1f} s, "
+        f"(client CPU {usage.ru_utime + usage.ru_stime:.1f} s, "
+        f"server CPU {detail.get('server_cpu', 0):.1f} s, "
         f"timings {detail['timings']})"
     )
     stats = pstats.Stats(str(output))
@@ -1123,7 +1140,8 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="before each run, wait up to SECONDS (default 600, 30 with --quick) for the machine to be quiet; 0: don't",
+        help="before each run, wait up to SECONDS (default 600, 30 with --quick) for the "
+        "machine to be quiet; 0: don't",
     )
     parser.add_argument(
         "--idle-threshold",

@@ -17,11 +17,11 @@ A duplicate key would make the COPY fail with a unique violation; the engine wou
 back and rerun through its staging table to report each row. The benchmark file has none.
 
 ``--queued`` uses psycopg's ``QueuedLibpqWriter`` (a thread pushes the data);
-``--fast-limits`` replaces ``sources._check_limits`` (which reads two settings per row) by
-a version reading them once; ``--fast-validators`` compiles max_length and min/max value
-validators to inline comparisons (Django's validator still raises the message when one
-fails); ``--no-fk-cache`` queries every chunk's names again; ``--no-floor`` skips the
-``\\copy``.
+``--fast-limits`` replaced ``sources._check_limits``, which read two settings per row (the
+engine reads them once per file since commit eddc1a4, so it no longer changes anything);
+``--fast-validators`` compiles max_length and min/max value validators to inline
+comparisons (Django's validator still raises the message when one fails);
+``--no-fk-cache`` queries every chunk's names again; ``--no-floor`` skips the ``\\copy``.
 
 Prints the wall time, the client's CPU and the ratio to a ``psql \\copy`` of the
 pre-converted rows measured just before, on the same empty table.
@@ -60,13 +60,19 @@ def _fast_validators() -> None:
             kind = type(validator)
             if kind is dj.MaxLengthValidator and not callable(validator.limit_value):
                 limit = validator.limit_value
-                checks.append(lambda value, limit=limit, run=validator: len(value) > limit and run(value))
+                checks.append(
+                    lambda value, limit=limit, run=validator: len(value) > limit and run(value)
+                )
             elif kind is dj.MaxValueValidator and not callable(validator.limit_value):
                 limit = validator.limit_value
-                checks.append(lambda value, limit=limit, run=validator: value > limit and run(value))
+                checks.append(
+                    lambda value, limit=limit, run=validator: value > limit and run(value)
+                )
             elif kind is dj.MinValueValidator and not callable(validator.limit_value):
                 limit = validator.limit_value
-                checks.append(lambda value, limit=limit, run=validator: value < limit and run(value))
+                checks.append(
+                    lambda value, limit=limit, run=validator: value < limit and run(value)
+                )
             else:
                 checks.append(validator)  # called directly, without run_validators' loop
         if not checks:

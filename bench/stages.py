@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Where the client's CPU goes on the COPY path, stage by stage, without a profiler's overhead.
 
-    python bench/stages.py [ROWS]      # default 200,000 rows of bench/data/books_ROWS.csv
+    python bench/stages.py [ROWS [ROUNDS]]   # default: books_200000.csv, 5 rounds
 
-Each stage is run alone over the whole file, three times, and the fastest run's CPU seconds
-(``time.process_time``) are kept, which a busy machine disturbs much less than wall time:
+Each stage is run alone over the whole file, in interleaved rounds (5 by default), and the
+fastest round's CPU seconds (``time.process_time``) are kept, which a busy machine disturbs
+less than wall time (but still: compare figures from one run only):
 
 1. ``csv.reader`` over the file: the floor of reading CSV in Python;
 2. bulk_admin's ``CsvSource.rows()`` (encoding detection, blank rows, limits);
@@ -35,6 +36,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     path = BENCH_DIR / "data" / f"books_{rows}.csv"
     import django
 
@@ -46,15 +48,6 @@ def main() -> None:
     from bulk_admin.sinks import CopySink
 
     chunk_size = conf.CHUNK_SIZE
-
-    def timed(label: str, function) -> float:
-        spent = float("inf")
-        for _repetition in range(3):  # the fastest of 3: the least disturbed
-            started = time.process_time()
-            count = function()
-            spent = min(spent, time.process_time() - started)
-        print(f"{label:<52} {spent:7.2f} s CPU  {spent / count * 1e6:6.1f} µs/row", flush=True)
-        return spent
 
     def raw_csv() -> int:
         count = 0
@@ -109,7 +102,12 @@ def main() -> None:
                 with connections[using].cursor() as cursor:
                     cursor.execute(
                         'SELECT "%s", "%s" FROM "%s" WHERE "%s" = ANY(%%s)'
-                        % (target.lookup.column, key_column, related._meta.db_table, target.lookup.column),
+                        % (
+                            target.lookup.column,
+                            key_column,
+                            related._meta.db_table,
+                            target.lookup.column,
+                        ),
                         [missing],
                     )
                     cache.update(cursor.fetchall())
@@ -134,18 +132,31 @@ def main() -> None:
 
     from bench.prototype_direct_copy import _fast_validators
 
-    results = {}
-    results["csv"] = timed("1. csv.reader alone", raw_csv)
-    results["source"] = timed("2. CsvSource.rows()", lambda: run(False, False, False))
-    results["convert"] = timed(
-        "3. + Plan.convert (no FK lookups)", lambda: run(True, False, False)
-    )
-    results["relations"] = timed("4. + FK lookups", lambda: run(True, True, False))
-    results["lines"] = timed("5. + COPY text formatting", lambda: run(True, True, True))
-    results["cache"] = timed("6. what-if: 5 + FK cache, one = ANY() query", what_if([cached_lookups]))
-    results["validators"] = timed(
-        "7. what-if: 6 + inline validators", what_if([cached_lookups, _fast_validators])
-    )
+    stages = [
+        ("csv", "1. csv.reader alone", raw_csv),
+        ("source", "2. CsvSource.rows()", lambda: run(False, False, False)),
+        ("convert", "3. + Plan.convert (no FK lookups)", lambda: run(True, False, False)),
+        ("relations", "4. + FK lookups", lambda: run(True, True, False)),
+        ("lines", "5. + COPY text formatting", lambda: run(True, True, True)),
+        ("cache", "6. what-if: 5 + FK cache, one = ANY() query", what_if([cached_lookups])),
+        (
+            "validators",
+            "7. what-if: 6 + inline validators",
+            what_if([cached_lookups, _fast_validators]),
+        ),
+    ]
+    # Rounds interleave the stages, so that a disturbance hits all of them alike; the
+    # fastest round of each stage is kept: the least disturbed.
+    results = {key: float("inf") for key, _label, _function in stages}
+    count = rows
+    for _round in range(repeat):
+        for key, _label, function in stages:
+            started = time.process_time()
+            count = function()
+            results[key] = min(results[key], time.process_time() - started)
+    for key, label, _function in stages:
+        spent = results[key]
+        print(f"{label:<52} {spent:7.2f} s CPU  {spent / count * 1e6:6.1f} µs/row")
     print()
     print(f"source overhead over csv.reader   {results['source'] - results['csv']:6.2f} s")
     print(f"conversion and validation          {results['convert'] - results['source']:6.2f} s")
@@ -153,7 +164,8 @@ def main() -> None:
     print(f"COPY formatting                    {results['lines'] - results['relations']:6.2f} s")
     print(
         f"client CPU for {rows:,} rows, all stages: {results['lines']:.2f} s "
-        f"→ {results['lines'] / rows * 1e6:.0f} µs/row, {results['lines'] / rows * 1e6:.0f} s per million rows"
+        f"→ {results['lines'] / rows * 1e6:.0f} µs/row, "
+        f"{results['lines'] / rows * 1e6:.0f} s per million rows"
     )
     print(f"what-if FK cache saves             {results['lines'] - results['cache']:6.2f} s")
     print(f"what-if inline validators save     {results['cache'] - results['validators']:6.2f} s")
