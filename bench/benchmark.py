@@ -108,21 +108,140 @@ DB = {
 # --- data ----------------------------------------------------------------------------------
 
 WORDS = [
-    "river", "stone", "garden", "winter", "silent", "night", "city", "light", "shadow", "empire",
-    "secret", "history", "house", "ocean", "glass", "iron", "paper", "letter", "journey", "north",
-    "south", "kingdom", "mirror", "crown", "storm", "fire", "water", "memory", "forest", "machine",
-    "island", "road", "summer", "autumn", "spring", "daughter", "son", "mother", "father", "war",
-    "peace", "heart", "song", "dream", "clock", "tower", "bridge", "market", "harbor", "valley",
-    "mountain", "desert", "star", "moon", "sun", "wolf", "raven", "fox", "horse", "garden",
-    "science", "theory", "practical", "guide", "complete", "modern", "ancient", "lost", "found",
-    "last", "first", "little", "great", "hidden", "golden", "broken", "quiet", "wild", "red",
-    "blue", "green", "black", "white", "old", "new", "short", "long", "strange", "curious",
-    "simple", "hard",
+    "river",
+    "stone",
+    "garden",
+    "winter",
+    "silent",
+    "night",
+    "city",
+    "light",
+    "shadow",
+    "empire",
+    "secret",
+    "history",
+    "house",
+    "ocean",
+    "glass",
+    "iron",
+    "paper",
+    "letter",
+    "journey",
+    "north",
+    "south",
+    "kingdom",
+    "mirror",
+    "crown",
+    "storm",
+    "fire",
+    "water",
+    "memory",
+    "forest",
+    "machine",
+    "island",
+    "road",
+    "summer",
+    "autumn",
+    "spring",
+    "daughter",
+    "son",
+    "mother",
+    "father",
+    "war",
+    "peace",
+    "heart",
+    "song",
+    "dream",
+    "clock",
+    "tower",
+    "bridge",
+    "market",
+    "harbor",
+    "valley",
+    "mountain",
+    "desert",
+    "star",
+    "moon",
+    "sun",
+    "wolf",
+    "raven",
+    "fox",
+    "horse",
+    "garden",
+    "science",
+    "theory",
+    "practical",
+    "guide",
+    "complete",
+    "modern",
+    "ancient",
+    "lost",
+    "found",
+    "last",
+    "first",
+    "little",
+    "great",
+    "hidden",
+    "golden",
+    "broken",
+    "quiet",
+    "wild",
+    "red",
+    "blue",
+    "green",
+    "black",
+    "white",
+    "old",
+    "new",
+    "short",
+    "long",
+    "strange",
+    "curious",
+    "simple",
+    "hard",
 ]
 SYLLABLES = [
-    "an", "be", "ca", "de", "el", "fa", "go", "ha", "id", "jo", "ka", "li", "mo", "na", "or", "pe",
-    "qui", "ra", "so", "ta", "ul", "vi", "wa", "xe", "yo", "za", "bri", "cla", "dro", "fle", "gri",
-    "kra", "lor", "mar", "nel", "pra", "ros", "sal", "tor", "ven", "wil",
+    "an",
+    "be",
+    "ca",
+    "de",
+    "el",
+    "fa",
+    "go",
+    "ha",
+    "id",
+    "jo",
+    "ka",
+    "li",
+    "mo",
+    "na",
+    "or",
+    "pe",
+    "qui",
+    "ra",
+    "so",
+    "ta",
+    "ul",
+    "vi",
+    "wa",
+    "xe",
+    "yo",
+    "za",
+    "bri",
+    "cla",
+    "dro",
+    "fle",
+    "gri",
+    "kra",
+    "lor",
+    "mar",
+    "nel",
+    "pra",
+    "ros",
+    "sal",
+    "tor",
+    "ven",
+    "wil",
 ]
 
 
@@ -207,7 +326,8 @@ def write_csv(path: Path, count: int, copy_path: Path | None = None) -> None:
     def write(temporary: Path) -> None:
         copy_temporary = copy_path.with_name(copy_path.name + ".tmp") if copy_path else None
         with open(temporary, "w", newline="", encoding="utf-8") as out:
-            copy_out = open(copy_temporary, "w", encoding="utf-8") if copy_temporary else None
+            # Closed in the finally below; a second with-block would need a null context.
+            copy_out = open(copy_temporary, "w", encoding="utf-8") if copy_temporary else None  # noqa: SIM115
             try:
                 writer = csv.writer(out)
                 writer.writerow(HEADER)
@@ -374,10 +494,12 @@ def prepare_database() -> None:
     names = author_names()
     with connect() as conn:
         conn.execute(f"TRUNCATE {BOOK_TABLE}, {AUTHOR_TABLE} RESTART IDENTITY")
-        with conn.cursor() as cursor:
-            with cursor.copy(f"COPY {AUTHOR_TABLE} (id, name) FROM STDIN") as copy:
-                for index, name in enumerate(names):
-                    copy.write_row((index + 1, name))
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY {AUTHOR_TABLE} (id, name) FROM STDIN") as copy,
+        ):
+            for index, name in enumerate(names):
+                copy.write_row((index + 1, name))
         conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{AUTHOR_TABLE}', 'id'), {len(names)})"
         )
@@ -867,14 +989,16 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines.append(
         "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=False))
         )
     )
     lines.append("  ".join("-" * w for w in widths))
     for row in body:
         lines.append(
             "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=False))
             )
         )
     return "\n".join(lines)
@@ -882,6 +1006,7 @@ def format_table(results: list[dict[str, Any]], markdown: bool = False) -> str:
 
 def engine_version() -> dict[str, Any]:
     """The commit of the code measured, and whether bulk_admin/ differs from it."""
+
     def git(*args: str) -> str:
         try:
             return subprocess.run(

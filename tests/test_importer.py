@@ -377,7 +377,9 @@ def author_queries(queries):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_foreign_key_by_natural_key_takes_one_query_per_chunk(make_csv, library, dry_run, settings):
+def test_foreign_key_by_natural_key_takes_one_query_per_chunk(
+    make_csv, library, dry_run, settings
+):
     settings.BULK_ADMIN_STREAM_COPY = False  # the streamed COPY loads related keys at once
     path = book_file(make_csv, 10)
     with CaptureQueriesContext(connection) as queries:
