@@ -26,9 +26,9 @@ rows were written or not (a dry run counts what the commit would do).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.management.color import no_style
@@ -235,28 +235,6 @@ def _quote_column(connection: Any, field: models.Field) -> str:  # type: ignore[
     return _quote(connection, field.column)
 
 
-class _ChunkReader:
-    """A file-like view of text chunks, for psycopg2's ``copy_expert``."""
-
-    def __init__(self, chunks: Iterable[str]):
-        self._chunks: Iterator[str] = iter(chunks)
-        self._buffer = ""
-
-    def read(self, size: int = -1) -> str:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, ""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-    readline = read
-
-
 class CopySink(Sink):
     """PostgreSQL ``COPY FROM STDIN`` (psycopg2 and psycopg 3), straight or staged.
 
@@ -332,7 +310,7 @@ class CopySink(Sink):
         with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(self.copy_sql, _ChunkReader([data]))
+                raw.copy_expert(self.copy_sql, io.StringIO(data))
             else:  # psycopg 3
                 with raw.copy(self.copy_sql) as copy:
                     copy.write(data)
