@@ -128,8 +128,11 @@ EOF
     # A test database and a media folder per leg: a plain pytest run elsewhere on this machine
     # (test database "test_test") does not drop them halfway through.
     media="$(mktemp -d "${TMPDIR:-/tmp}/bulk_admin_media_$leg.XXXXXX")"
+    # The checkout's path in the name too: two clones or worktrees on one machine can run the
+    # same leg at once without dropping each other's database.
+    db_name="test_bulk_admin_${leg//-/_}_$(printf '%s' "$BA_ROOT" | cksum | cut -d' ' -f1)"
     BULK_ADMIN_TEST_DB="$db" BULK_ADMIN_EXPECT_DRIVER="$driver" \
-    BULK_ADMIN_TEST_DB_NAME="test_bulk_admin_${leg//-/_}" BULK_ADMIN_TEST_MEDIA="$media" \
+    BULK_ADMIN_TEST_DB_NAME="$db_name" BULK_ADMIN_TEST_MEDIA="$media" \
         "$venv/bin/python" -m pytest --junitxml="$junit" -o junit_suite_name="$leg" "$@" </dev/null
     rc=$?
     rm -rf "$media"
