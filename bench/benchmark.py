@@ -60,6 +60,15 @@ SETTINGS = "bench.settings"
 MODEL = "bench_books.Book"
 BOOK_TABLE = "bench_books_book"
 AUTHOR_TABLE = "bench_books_author"
+ORDER_MODEL = "bench_books.Order"
+ORDER_TABLE = "bench_books_order"
+CUSTOMER_TABLE = "bench_books_customer"
+CUSTOMERS = 10_000
+# The psycopg2 runs need an interpreter without psycopg 3, which Django prefers whenever it is
+# installed: the test script's .venv-psycopg2 (scripts/test.sh makes it).
+PSYCOPG2_PYTHON = os.environ.get(
+    "BENCH_PSYCOPG2_PYTHON", str(Path(__file__).resolve().parent.parent / ".venv-psycopg2/bin/python")
+)
 
 GENERATOR_VERSION = 1
 SEED = 20_240_601
@@ -95,6 +104,23 @@ CHECKSUM_SQL = (
     "price, published, in_stock, coalesce(pages::text, 'NULL'), notes), 0)), 0)::text "
     "FROM " + BOOK_TABLE
 )
+ORDER_HEADER = ["number", "customer", "ordered", "total", "details"]
+ORDER_MAPPING = {
+    "number": "number",
+    "customer": "customer__email",
+    "ordered": "ordered",
+    "total": "total",
+    "details": "details",
+}
+ORDER_COPY_COLUMNS = ["number", "customer_id", "ordered", "total", "details"]
+ORDER_CHECKSUM_SQL = (
+    "SELECT count(*), coalesce(sum(hashtextextended(concat_ws('|', number, customer_id, "
+    "ordered, total, details::text), 0)), 0)::text FROM " + ORDER_TABLE
+)
+TABLES = {
+    "books": (BOOK_TABLE, COPY_COLUMNS, CHECKSUM_SQL),
+    "orders": (ORDER_TABLE, ORDER_COPY_COLUMNS, ORDER_CHECKSUM_SQL),
+}
 
 DB = {
     "host": os.environ.get("BENCH_PGHOST", "127.0.0.1"),
@@ -400,8 +426,65 @@ def write_xlsx(path: Path, count: int) -> None:
     _atomic_write(path, write)
 
 
-def data_path(rows: int, kind: str) -> Path:
-    return DATA / f"books_{rows}.{kind}"
+def customer_emails() -> list[str]:
+    """Return the CUSTOMERS unique e-mail addresses, always the same."""
+    rng = random.Random(SEED - 2)
+    emails: list[str] = []
+    seen: set[str] = set()
+    while len(emails) < CUSTOMERS:
+        local = ".".join(rng.choices(SYLLABLES, k=rng.randint(2, 4)))
+        email = f"{local}{rng.randint(1, 999)}@{rng.choice(WORDS)}.example.com"
+        if email not in seen:
+            seen.add(email)
+            emails.append(email)
+    return emails
+
+
+def write_orders_csv(path: Path, count: int, copy_path: Path | None = None) -> None:
+    """Write ``count`` orders as CSV (and, with ``copy_path``, as COPY text), streamed.
+
+    Order numbers are unique and in no particular order; the customer is given by e-mail.
+    """
+
+    def write(temporary: Path) -> None:
+        copy_temporary = copy_path.with_name(copy_path.name + ".tmp") if copy_path else None
+        rng = random.Random(SEED + 1)
+        emails = customer_emails()
+        epoch = datetime.date(2015, 1, 1)
+        channels = ["web", "shop", "phone", "partner"]
+        with open(temporary, "w", newline="", encoding="utf-8") as out:
+            # Closed in the finally below, as in write_csv.
+            copy_out = open(copy_temporary, "w", encoding="utf-8") if copy_temporary else None  # noqa: SIM115
+            try:
+                writer = csv.writer(out)
+                writer.writerow(ORDER_HEADER)
+                for i in range(count):
+                    number = (i * 387_420_489 + 7_654_321) % 2_000_000_000
+                    customer = rng.randrange(CUSTOMERS)
+                    cents = rng.randint(100, 9_999_999)
+                    total = f"{cents // 100}.{cents % 100:02d}"
+                    ordered = (epoch + datetime.timedelta(days=rng.randrange(3_650))).isoformat()
+                    details = json.dumps(
+                        {"channel": rng.choice(channels), "items": rng.randint(1, 20)},
+                        separators=(", ", ": "),
+                    )
+                    writer.writerow([number, emails[customer], ordered, total, details])
+                    if copy_out is not None:
+                        copy_out.write(
+                            f"{number}\t{customer + 1}\t{ordered}\t{total}\t"
+                            f"{_copy_text(details)}\n"
+                        )
+            finally:
+                if copy_out is not None:
+                    copy_out.close()
+        if copy_temporary is not None:
+            copy_temporary.replace(copy_path)
+
+    _atomic_write(path, write)
+
+
+def data_path(rows: int, kind: str, table: str = "books") -> Path:
+    return DATA / f"{table}_{rows}.{kind}"
 
 
 def ensure_data(sizes: dict[str, int], regenerate: bool = False) -> None:
@@ -438,6 +521,18 @@ def ensure_data(sizes: dict[str, int], regenerate: bool = False) -> None:
         write_csv(csv_path, main, copy_path)
         done(csv_path, copy_path)
         print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+    orders_csv, orders_copy = data_path(main, "csv", "orders"), data_path(main, "copy", "orders")
+    if needed(orders_csv) or needed(orders_copy):
+        print(f"generating {orders_csv.name} and {orders_copy.name} ...", flush=True)
+        started = time.perf_counter()
+        write_orders_csv(orders_csv, main, orders_copy)
+        done(orders_csv, orders_copy)
+        print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+    orders_small = data_path(sizes["bulk_create"], "csv", "orders")
+    if needed(orders_small):
+        print(f"generating {orders_small.name} ...", flush=True)
+        write_orders_csv(orders_small, sizes["bulk_create"])
+        done(orders_small)
     for rows in sorted(
         {sizes[name] for name in ("bulk_create", "xlsx", "small", "import_export")}
     ):
@@ -493,7 +588,10 @@ def prepare_database() -> None:
     )
     names = author_names()
     with connect() as conn:
-        conn.execute(f"TRUNCATE {BOOK_TABLE}, {AUTHOR_TABLE} RESTART IDENTITY")
+        conn.execute(
+            f"TRUNCATE {BOOK_TABLE}, {AUTHOR_TABLE}, {ORDER_TABLE}, {CUSTOMER_TABLE} "
+            "RESTART IDENTITY"
+        )
         with (
             conn.cursor() as cursor,
             cursor.copy(f"COPY {AUTHOR_TABLE} (id, name) FROM STDIN") as copy,
@@ -504,13 +602,24 @@ def prepare_database() -> None:
             f"SELECT setval(pg_get_serial_sequence('{AUTHOR_TABLE}', 'id'), {len(names)})"
         )
         conn.execute(f"VACUUM ANALYZE {AUTHOR_TABLE}")
+        emails = customer_emails()
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY {CUSTOMER_TABLE} (id, email, name) FROM STDIN") as copy,
+        ):
+            for index, email in enumerate(emails):
+                copy.write_row((index + 1, email, email.split("@")[0].replace(".", " ").title()))
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{CUSTOMER_TABLE}', 'id'), {len(emails)})"
+        )
+        conn.execute(f"VACUUM ANALYZE {CUSTOMER_TABLE}")
 
 
 def reset_table(conn) -> None:
-    """The same starting state for every run: an empty, vacuumed table, nothing dirty."""
-    conn.execute(f"TRUNCATE {BOOK_TABLE} RESTART IDENTITY")
-    conn.execute(f"VACUUM ANALYZE {BOOK_TABLE}")
-    conn.execute(f"VACUUM ANALYZE {AUTHOR_TABLE}")
+    """The same starting state for every run: empty, vacuumed tables, nothing dirty."""
+    conn.execute(f"TRUNCATE {BOOK_TABLE}, {ORDER_TABLE} RESTART IDENTITY")
+    for table in (BOOK_TABLE, AUTHOR_TABLE, ORDER_TABLE, CUSTOMER_TABLE):
+        conn.execute(f"VACUUM ANALYZE {table}")
     conn.execute("CHECKPOINT")
 
 
@@ -542,6 +651,12 @@ class Method:
     rows: int
     path: Path
     env: dict[str, str] = field(default_factory=dict)
+    table: str = "books"
+    driver: str = "psycopg"  # the child's PostgreSQL driver: psycopg (3) or psycopg2
+
+    @property
+    def is_psql(self) -> bool:
+        return self.key.startswith("psql")
 
 
 @dataclass
@@ -651,7 +766,8 @@ class BackendWatcher(threading.Thread):
 
 
 def measure(method: Method) -> Run:
-    if method.key == "psql":
+    if method.is_psql:
+        table, columns, _checksum = TABLES[method.table]
         command = [
             "psql",
             "-X",
@@ -667,22 +783,17 @@ def measure(method: Method) -> Run:
             "-d",
             DB["dbname"],
             "-c",
-            "\\copy %s (%s) FROM '%s'" % (BOOK_TABLE, ", ".join(COPY_COLUMNS), method.path),
+            "\\copy %s (%s) FROM '%s'" % (table, ", ".join(columns), method.path),
         ]
         env = dict(os.environ)
         if DB["password"]:
             env["PGPASSWORD"] = DB["password"]
     else:
-        command = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--child",
-            method.key,
-            str(method.path),
-        ]
+        python = PSYCOPG2_PYTHON if method.driver == "psycopg2" else sys.executable
+        command = [python, str(Path(__file__).resolve()), "--child", method.key, str(method.path)]
         env = child_env(**method.env)
     watcher = None
-    if method.key == "psql":
+    if method.is_psql:
         env["PGAPPNAME"] = PSQL_APPLICATION
         watcher = BackendWatcher(PSQL_APPLICATION)
         watcher.start()
@@ -696,7 +807,7 @@ def measure(method: Method) -> Run:
     detail: dict[str, Any] = {}
     seconds = wall
     server_cpu = watcher.cpu if watcher is not None else None
-    if method.key != "psql":
+    if not method.is_psql:
         detail = json.loads(out.strip().splitlines()[-1])
         seconds = detail.pop("seconds")
         server_cpu = detail.pop("server_cpu", None)
@@ -766,10 +877,14 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
     django.setup()
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-    server_before = _backend_cpu(backend)
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+    else:
+        _prepare_other_database(kind)
+    server_before = _backend_cpu(backend) if backend else None
     profiler = None
     if profile:
         import cProfile
@@ -792,21 +907,28 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
     else:
         from bulk_admin.importer import import_file
 
-        if kind == "resource":
+        model = MODEL
+        if kind.startswith("orders"):
+            model = ORDER_MODEL
+            options = {"mapping": ORDER_MAPPING}
+        elif kind == "resource":
             # The same resource on bulk_admin's path (bulk_admin.contrib.import_export).
             from bulk_admin.contrib.import_export import options_from_resource
 
             options = options_from_resource(import_export_resource())
         else:
             options = {"mapping": MAPPING}
-        options["sink"] = "bulk_create" if kind == "bulk_create" else "copy"
-        result = import_file(MODEL, path, **options)
+        options["sink"] = "bulk_create" if kind.startswith("bulk_create") else "copy"
+        if connection.vendor != "postgresql":
+            options["sink"] = "bulk_create"
+        result = import_file(model, path, **options)
         if not result.committed or result.invalid:
             errors = [error.as_dict() for error in result.errors[:3]]
             raise SystemExit(
                 f"bulk_import wrote nothing: {result.invalid} invalid rows, e.g. {errors}"
             )
         detail = {
+            "driver": connection.Database.__name__,
             "method": result.method,
             "rows": result.rows,
             "created": result.created,
@@ -816,11 +938,26 @@ def child(kind: str, path: str, profile: str | None = None) -> None:
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
-    server_after = _backend_cpu(backend)
+    server_after = _backend_cpu(backend) if backend else None
     detail["seconds"] = seconds
     if server_before is not None and server_after is not None:
         detail["server_cpu"] = server_after - server_before
     print(json.dumps(detail))
+
+
+def _prepare_other_database(kind: str) -> None:
+    """SQLite and MariaDB runs: migrate, empty the tables, load the authors (not timed)."""
+    from django.core.management import call_command
+
+    from bench.books.models import Author, Book
+
+    call_command("migrate", verbosity=0)
+    Book.objects.all().delete()
+    Author.objects.all().delete()
+    Author.objects.bulk_create(
+        [Author(id=index + 1, name=name) for index, name in enumerate(author_names())],
+        batch_size=1000,
+    )
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -830,12 +967,57 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
     main, xlsx = sizes["main"], sizes["xlsx"]
     return [
         Method("psql", "psql \\copy (floor)", main, data_path(main, "copy")),
-        Method("copy", "bulk_import COPY", main, data_path(main, "csv")),
+        Method("copy", "bulk_import COPY, psycopg 3", main, data_path(main, "csv")),
+        Method(
+            "copy_pg2",
+            "bulk_import COPY, psycopg2",
+            main,
+            data_path(main, "csv"),
+            driver="psycopg2",
+        ),
+        Method(
+            "psql_orders",
+            "orders: psql \\copy (floor)",
+            main,
+            data_path(main, "copy", "orders"),
+            table="orders",
+        ),
+        Method(
+            "orders",
+            "orders: COPY, psycopg 3",
+            main,
+            data_path(main, "csv", "orders"),
+            table="orders",
+        ),
+        Method(
+            "orders_pg2",
+            "orders: COPY, psycopg2",
+            main,
+            data_path(main, "csv", "orders"),
+            table="orders",
+            driver="psycopg2",
+        ),
         Method(
             "bulk_create",
             "bulk_import bulk_create",
             sizes["bulk_create"],
             data_path(sizes["bulk_create"], "csv"),
+        ),
+        Method(
+            "bulk_create_sqlite",
+            "bulk_create, SQLite",
+            sizes["bulk_create"],
+            data_path(sizes["bulk_create"], "csv"),
+            env={"BENCH_DB": "sqlite"},
+            table="other",
+        ),
+        Method(
+            "bulk_create_mariadb",
+            "bulk_create, MariaDB",
+            sizes["bulk_create"],
+            data_path(sizes["bulk_create"], "csv"),
+            env={"BENCH_DB": "mariadb"},
+            table="other",
         ),
         Method(
             "import_export",
@@ -914,14 +1096,23 @@ def goals(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | Non
     def get(key: str) -> dict[str, Any] | None:
         return results.get(key)
 
-    psql, copy, ie = get("psql"), get("copy"), get("import_export")
+    copy, ie = get("copy"), get("import_export")
     small, csv_small, xlsx = get("copy_small"), get("csv_small"), get("xlsx")
-    if psql and copy:
-        ratio = copy["seconds"] / psql["seconds"]
-        found.append(("COPY path ≤ 1.25× \\copy time", f"{ratio:.2f}×", ratio <= 1.25))
+    for floor_key, key in (
+        ("psql", "copy"),
+        ("psql", "copy_pg2"),
+        ("psql_orders", "orders"),
+        ("psql_orders", "orders_pg2"),
+    ):
+        floor, measured = get(floor_key), get(key)
+        if floor and measured:
+            ratio = measured["seconds"] / floor["seconds"]
+            found.append(
+                (f"{measured['label']} ≤ 1.25× \\copy time", f"{ratio:.2f}×", ratio <= 1.25)
+            )
     if copy and ie:
         ratio = copy["rows_per_s"] / ie["rows_per_s"]
-        found.append(("≥ 50× django-import-export rows/s", f"{ratio:.0f}×", ratio >= 50))
+        found.append(("≥ 100× django-import-export rows/s", f"{ratio:.0f}×", ratio >= 100))
     if copy:
         rss = copy["peak_rss_mb"]
         found.append(
@@ -1075,6 +1266,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
         return 0
     prepare_database()
     methods = plan_methods(sizes)
+    if args.methods is None or "bulk_create_mariadb" in args.methods:
+        subprocess.run(
+            ["mysql", "-h127.0.0.1", "-uroot", "-e", "CREATE DATABASE IF NOT EXISTS bulk_admin_bench"],
+            check=True,
+        )
     if args.methods:
         wanted = set(args.methods.split(","))
         unknown = wanted - {method.key for method in methods}
@@ -1099,13 +1295,15 @@ def run_benchmark(args: argparse.Namespace) -> int:
                     load, waited = wait_for_idle(args.idle_wait, args.idle_threshold)
                 run = measure(method)
                 run.idle_load, run.waited = load, waited
-                count = conn.execute(f"SELECT count(*) FROM {BOOK_TABLE}").fetchone()[0]
-                if count != method.rows:
-                    raise SystemExit(
-                        f"{method.label}: {count} rows in the table, expected {method.rows}"
-                    )
-                if repetition == 0:
-                    checksums[method.key] = tuple(conn.execute(CHECKSUM_SQL).fetchone())
+                if method.table in TABLES:
+                    table, _columns, checksum_sql = TABLES[method.table]
+                    count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    if count != method.rows:
+                        raise SystemExit(
+                            f"{method.label}: {count} rows in the table, expected {method.rows}"
+                        )
+                    if repetition == 0:
+                        checksums[method.key] = tuple(conn.execute(checksum_sql).fetchone())
                 runs[method.key].append(run)
                 print(
                     f"[{repetition + 1}/{args.repeat}] {method.label:<28} {method.rows:>9,} rows "
@@ -1132,16 +1330,20 @@ def run_benchmark(args: argparse.Namespace) -> int:
                     flush=True,
                 )
         reset_table(conn)
-    floor = None
-    if "psql" in runs:
-        floor = (sizes["main"], statistics.median(run.seconds for run in runs["psql"]))
-    results = [summarize(method, runs[method.key], floor) for method in methods]
+    floors: dict[str, tuple[int, float]] = {}
+    for key, table in (("psql", "books"), ("psql_orders", "orders")):
+        if key in runs:
+            floors[table] = (sizes["main"], statistics.median(run.seconds for run in runs[key]))
+    results = [
+        summarize(method, runs[method.key], floors.get(method.table)) for method in methods
+    ]
     by_key = {item["key"]: item for item in results}
 
     # The same rows must give the same table, whichever way they came in.
     notes = []
     for group in (
-        ("psql", "copy"),
+        ("psql", "copy", "copy_pg2"),
+        ("psql_orders", "orders", "orders_pg2"),
         ("csv_small", "xlsx", "xlsx_openpyxl", "resource"),
         ("copy_small", "import_export", "import_export_bulk"),
     ):
@@ -1257,7 +1459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument(
         "--methods",
-        help="comma-separated subset of: psql, copy, bulk_create, import_export, "
+        help="comma-separated subset of: psql, copy, copy_pg2, psql_orders, orders, "
+        "orders_pg2, bulk_create, bulk_create_sqlite, bulk_create_mariadb, import_export, "
         "import_export_bulk, resource, csv_small, xlsx, xlsx_openpyxl, copy_small",
     )
     parser.add_argument(

@@ -30,5 +30,27 @@ DATABASES = {
     }
 }
 
+# BENCH_DB=sqlite or mariadb: the bulk_create runs on the other databases (tables made by
+# the child itself).
+if os.environ.get("BENCH_DB") == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(os.path.dirname(__file__), "data", "bench.sqlite3"),
+        }
+    }
+elif os.environ.get("BENCH_DB") == "mariadb":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ.get("BENCH_MYSQL_DATABASE", "bulk_admin_bench"),
+            "USER": "root",
+            "PASSWORD": "",
+            "HOST": "127.0.0.1",
+            "PORT": "3306",
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
+    }
+
 # The XLSX reader of bulk_admin ("auto" = python-calamine when installed).
 BULK_ADMIN_XLSX_READER = os.environ.get("BENCH_XLSX_READER", "auto")
