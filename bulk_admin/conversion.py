@@ -582,6 +582,7 @@ class Plan:
         now: datetime.datetime | None = None,
         converters: Mapping[str, Converter] | None = None,
         empty_cells: Mapping[str, Callable[[], Any]] | None = None,
+        columnar: bool = True,
     ):
         self.mapping = mapping
         self.model = mapping.model
@@ -650,6 +651,11 @@ class Plan:
         self._constant_fills = [(f.position, f.value) for f in fills if f.call is None]
         self._callable_fills = [(f.position, f.call) for f in fills if f.call is not None]
         self.width = len(self.fields)
+        self.columnar: Any = None
+        if columnar:
+            from bulk_admin.columnar import ColumnarPlan
+
+            self.columnar = ColumnarPlan(self, converters=converters, empty_cells=empty_cells)
 
     @property
     def attnames(self) -> list[str]:
@@ -661,6 +667,12 @@ class Plan:
 
     def convert(self, rows: Sequence[Row]) -> Chunk:
         """Convert ``rows`` and resolve their foreign keys; return the chunk."""
+        if self.columnar is not None:
+            return self.columnar.convert(rows)  # type: ignore[no-any-return]
+        return self.convert_cells(rows)
+
+    def convert_cells(self, rows: Sequence[Row]) -> Chunk:
+        """Convert ``rows`` cell by cell (the reference the column-wise path matches)."""
         chunk = Chunk(plan=self)
         width = self.width
         template = [None] * width

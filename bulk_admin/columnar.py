@@ -1,0 +1,649 @@
+"""Stage 3, convert, column by column: Arrow compute kernels over a chunk's columns.
+
+:class:`ColumnarPlan` converts a chunk one column at a time. For each column a strict
+pattern picks the cells whose value is certain (``123`` for an integer, ``2024-05-01`` for
+a date, text without a NUL or surrounding-only spaces, ...); those are converted and checked
+(max_length, min/max values, decimal digits, choices) with Arrow kernels in native code. Every
+other cell (empty, padded with spaces, ``6001.0``, ``1.5e3``, an invalid value, a typed XLSX
+cell) goes through the per-cell converter of :mod:`bulk_admin.conversion`, so values and error
+messages are the per-cell path's by construction. Fields, validators and ``converters=`` hooks
+this module does not know keep the per-cell path for their whole column.
+
+The converted values stay in Arrow arrays: the COPY sink writes them as CSV from native code
+(:func:`copy_csv`), and the Python values of :attr:`ColumnarChunk.rows` are built only when
+something asks for them (a chunk hook, the bulk_create sink, the key checker).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from django.core import validators as django_validators
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.utils.translation import gettext as _
+
+from bulk_admin.conversion import (
+    FALSE_VALUES,
+    TRUE_VALUES,
+    Chunk,
+    ConvertedRow,
+    _messages,
+    display_value,
+    lookup_related,
+)
+from bulk_admin.results import RowError
+
+if TYPE_CHECKING:
+    from bulk_admin.conversion import Plan, _Column
+    from bulk_admin.sources import Row
+
+# Every character str.strip() removes (str.isspace): a cell made only of these is empty.
+_PY_SPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
+    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+)
+# Text that the per-cell path keeps as it is: not blank (NUL characters are excluded apart).
+_HAS_CONTENT = "[^%s]" % _PY_SPACE
+_INTEGER = r"^-?[0-9]{1,18}$"
+_FLOAT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"
+_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
+# A strict subset of what Django's EmailValidator accepts (dot-atoms, a dotted domain with
+# an alphabetic top-level label); every other address is checked by the validator itself.
+_EMAIL = (
+    r"^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_TEXT_KINDS = frozenset({"CharField", "TextField", "SlugField", "EmailField"})
+_INTEGER_KINDS = frozenset(
+    {
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+    }
+)
+_BOOLEAN_WORDS = frozenset(
+    word
+    for base in TRUE_VALUES | FALSE_VALUES
+    for word in (base, base.upper(), base.capitalize())
+)
+_MISSING = object()
+
+
+def _decimal_pattern(field: models.DecimalField) -> str:  # type: ignore[type-arg]
+    whole = (field.max_digits or 0) - (field.decimal_places or 0)
+    places = field.decimal_places or 0
+    integer = "0" if whole <= 0 else "[0-9]{1,%d}" % whole
+    if places <= 0:
+        return "^-?%s$" % integer
+    return r"^-?%s(?:\.[0-9]{1,%d})?$" % (integer, places)
+
+
+class _Kind:
+    """How one field kind is converted column-wise: pattern, Arrow type, Python values."""
+
+    def __init__(
+        self,
+        pattern: str,
+        storage: pa.DataType,
+        cast: Callable[[pa.Array], pa.Array],
+        to_python: Callable[[list[Any]], list[Any]] | None = None,
+        to_storage: Callable[[Any], Any] | None = None,
+    ):
+        self.pattern = pattern
+        self.storage = storage
+        self.cast = cast
+        self.to_python = to_python
+        self.to_storage = to_storage
+
+
+def _as_is(array: pa.Array) -> pa.Array:
+    return array
+
+
+def _cast_integer(array: pa.Array) -> pa.Array:
+    return pc.cast(array, pa.int64())
+
+
+def _cast_float(array: pa.Array) -> pa.Array:
+    return pc.cast(array, pa.float64())
+
+
+def _cast_boolean(array: pa.Array) -> pa.Array:
+    return pc.is_in(pc.utf8_lower(array), value_set=pa.array(sorted(TRUE_VALUES)))
+
+
+def _cast_date(array: pa.Array) -> pa.Array:
+    parsed = pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # Arrow's strptime rolls 2024-02-30 over to March: keep only dates that print back as given.
+    same = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), array), False)
+    return pc.if_else(same, pc.cast(parsed, pa.date32()), None)
+
+
+def _decimals(values: list[Any]) -> list[Any]:
+    return [None if value is None else decimal.Decimal(value) for value in values]
+
+
+def _decimal_text(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
+def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
+    kind = field.get_internal_type()
+    if kind in _TEXT_KINDS:
+        return _Kind(_HAS_CONTENT, pa.string(), _as_is)
+    if kind in _INTEGER_KINDS:
+        return _Kind(_INTEGER, pa.int64(), _cast_integer)
+    if kind == "DecimalField":
+        assert isinstance(field, models.DecimalField)
+        # Kept as the validated text: PostgreSQL reads it, Decimal() is built only on demand.
+        return _Kind(
+            _decimal_pattern(field),
+            pa.string(),
+            _as_is,
+            to_python=_decimals,
+            to_storage=_decimal_text,
+        )
+    if kind == "FloatField":
+        return _Kind(_FLOAT, pa.float64(), _cast_float)
+    if kind in ("BooleanField", "NullBooleanField"):
+        return _Kind("", pa.bool_(), _cast_boolean)
+    if kind == "DateField":
+        return _Kind(_DATE, pa.date32(), _cast_date)
+    return None
+
+
+class _Checks:
+    """The field's validators and choices as Arrow kernels, or None if one is unknown."""
+
+    def __init__(self) -> None:
+        self.max_length: int | None = None
+        self.min_length: int | None = None
+        self.max_value: Any = None
+        self.min_value: Any = None
+        self.email = False
+        self.choices: pa.Array | None = None
+
+    @classmethod
+    def build(cls, field: models.Field, storage: pa.DataType) -> _Checks | None:  # type: ignore[type-arg]
+        checks = cls()
+        for validator in field.validators:
+            kind = type(validator)
+            limit = getattr(validator, "limit_value", None)
+            if callable(limit):
+                return None
+            if kind is django_validators.MaxLengthValidator:
+                checks.max_length = limit
+            elif kind is django_validators.MinLengthValidator:
+                checks.min_length = limit
+            elif kind is django_validators.MaxValueValidator:
+                checks.max_value = _tighter(checks.max_value, limit, min)
+            elif kind is django_validators.MinValueValidator:
+                checks.min_value = _tighter(checks.min_value, limit, max)
+            elif kind is django_validators.ProhibitNullCharactersValidator:
+                continue  # NUL characters never pass the patterns
+            elif kind is django_validators.DecimalValidator:
+                continue  # the pattern allows only digits and places the field holds
+            elif kind is django_validators.EmailValidator and _is_default_email(validator):
+                checks.email = True
+            else:
+                return None
+        if (checks.max_value is not None or checks.min_value is not None) and not (
+            pa.types.is_integer(storage) or pa.types.is_floating(storage)
+        ):
+            return None  # limits on decimals or dates: checked per cell
+        if field.choices:
+            keys = [key for key, _label in field.flatchoices]
+            try:
+                checks.choices = pa.array(keys, type=storage)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return None
+        return checks
+
+    def failing(self, values: pa.Array) -> pa.Array | None:
+        """Return a mask of the values failing a check (null values never fail)."""
+        masks = []
+        if self.max_length is not None or self.min_length is not None:
+            length = pc.utf8_length(values)
+            if self.max_length is not None:
+                masks.append(pc.greater(length, self.max_length))
+            if self.min_length is not None:
+                masks.append(pc.less(length, self.min_length))
+        if self.max_value is not None:
+            masks.append(pc.greater(values, pa.scalar(self.max_value, type=values.type)))
+        if self.min_value is not None:
+            masks.append(pc.less(values, pa.scalar(self.min_value, type=values.type)))
+        if self.email:
+            masks.append(pc.invert(pc.match_substring_regex(values, _EMAIL)))
+        if self.choices is not None:
+            masks.append(pc.invert(pc.is_in(values, value_set=self.choices)))
+        if not masks:
+            return None
+        mask = masks[0]
+        for other in masks[1:]:
+            mask = pc.or_(mask, other)
+        return pc.fill_null(mask, False)
+
+
+def _tighter(current: Any, limit: Any, pick: Callable[[Any, Any], Any]) -> Any:
+    return limit if current is None else pick(current, limit)
+
+
+def _is_default_email(validator: Any) -> bool:
+    default = django_validators.validate_email
+    return bool(
+        validator.user_regex.pattern == default.user_regex.pattern
+        and validator.domain_regex.pattern == default.domain_regex.pattern
+        and list(validator.domain_allowlist) == list(default.domain_allowlist)
+    )
+
+
+class _Empty:
+    """The empty-cell rule of a column when it is one value for every row."""
+
+    def __init__(self, column: _Column, field: models.Field, custom: bool):  # type: ignore[type-arg]
+        self.constant = False
+        self.value: Any = None
+        self.message: str | None = None
+        if custom or (field.has_default() and callable(field.default)):
+            return
+        try:
+            self.value = column.empty()
+        except ValidationError as error:
+            self.message = _messages(error)
+        self.constant = True
+
+
+# A column's values: an Arrow array of the kind's storage type, or a Python list when Arrow
+# cannot hold them as one type (JSON, a per-cell converter's own values).
+Values = Any
+
+
+class _VectorColumn:
+    """One mapped column converted with Arrow kernels, per-cell for the uncertain cells."""
+
+    def __init__(self, column: _Column, kind: _Kind, checks: _Checks, empty: _Empty):
+        self.column = column
+        self.kind = kind
+        self.checks = checks
+        self.empty = empty
+
+    def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
+        """Return the column's values and ``{index in chunk: message}``."""
+        try:
+            text = pa.array(cells, type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # Typed cells (XLSX): the per-cell path knows what each type means.
+            return _per_cell(self.column, cells, range(len(cells)), self.kind)
+        kind = self.kind
+        if kind.pattern:
+            certain = pc.match_substring_regex(text, kind.pattern)
+        else:
+            certain = pc.is_in(text, value_set=pa.array(sorted(_BOOLEAN_WORDS)))
+        certain = pc.fill_null(certain, False)
+        if kind.pattern is _HAS_CONTENT:
+            certain = pc.and_(certain, pc.invert(pc.fill_null(pc.match_substring(text, "\x00"), True)))
+        values = kind.cast(pc.if_else(certain, text, pa.scalar(None, pa.string())))
+        certain = pc.and_(certain, pc.is_valid(values))
+        failing = self.checks.failing(values)
+        if failing is not None:
+            certain = pc.and_(certain, pc.invert(failing))
+        values = pc.if_else(certain, values, pa.scalar(None, kind.storage))
+        errors: dict[int, str] = {}
+        uncertain = pc.invert(certain)
+        if self.empty.constant:
+            blank = pc.fill_null(pc.equal(text, ""), True)
+            if self.empty.message is not None:
+                for index in pc.indices_nonzero(blank).to_pylist():
+                    errors[index] = self.empty.message
+            elif self.empty.value is not None:
+                value = self.empty.value
+                if kind.to_storage is not None:
+                    value = kind.to_storage(value)
+                values = pc.if_else(blank, pa.scalar(value, type=kind.storage), values)
+            uncertain = pc.and_(uncertain, pc.invert(blank))
+        indices = pc.indices_nonzero(uncertain).to_pylist()
+        if not indices:
+            return values, errors
+        found, more = _per_cell(self.column, cells, indices, kind)
+        errors.update(more)
+        if isinstance(found, list):
+            merged = _python(values, kind)
+            for index, value in zip(indices, found, strict=True):
+                merged[index] = value
+            return merged, errors
+        mask = pa.array(_mask(len(cells), indices), pa.bool_())
+        return pc.replace_with_mask(values, mask, found), errors
+
+
+def _mask(size: int, indices: list[int]) -> list[bool]:
+    mask = [False] * size
+    for index in indices:
+        mask[index] = True
+    return mask
+
+
+def _python(values: Values, kind: _Kind | None) -> list[Any]:
+    """Return ``values`` as the Python values of the per-cell path."""
+    if isinstance(values, list):
+        return values
+    found = values.to_pylist()
+    if kind is not None and kind.to_python is not None:
+        return kind.to_python(found)
+    return found  # type: ignore[no-any-return]
+
+
+def _per_cell(
+    column: _Column, cells: list[Any], indices: Sequence[int], kind: _Kind | None
+) -> tuple[Values, dict[int, str]]:
+    """Convert ``cells[indices]`` exactly as :meth:`Plan.convert` does.
+
+    Return Arrow values of the kind's storage type when they fit it, else the Python list.
+    """
+    errors: dict[int, str] = {}
+    found: list[Any] = []
+    convert, empty = column.convert, column.empty
+    for index in indices:
+        cell = cells[index]
+        try:
+            if cell is None or (cell.__class__ is str and not cell.strip()):
+                value = empty()
+            else:
+                value = convert(cell)
+        except ValidationError as error:
+            errors[index] = _messages(error)
+            value = None
+        found.append(value)
+    if kind is None:
+        return found, errors
+    try:
+        stored = found if kind.to_storage is None else [kind.to_storage(v) for v in found]
+        array = pa.array(stored, type=kind.storage)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        return found, errors
+    if kind.to_python is None and array.to_pylist() != found:
+        return found, errors  # e.g. a float where an int was expected by a custom converter
+    return array, errors
+
+
+class _CellColumn:
+    """A column the module does not know: the per-cell converter on every cell."""
+
+    kind = None
+
+    def __init__(self, column: _Column):
+        self.column = column
+
+    def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
+        return _per_cell(self.column, cells, range(len(cells)), None)
+
+
+def compile_column(
+    column: _Column, *, custom_converter: bool, custom_empty: bool
+) -> _VectorColumn | _CellColumn:
+    """Return the column-wise converter of one plan column."""
+    target = column.mapping.target
+    field = target.lookup if target.lookup is not None else target.field
+    kind = None if custom_converter else _kind_for(field)
+    if kind is None or field.get_internal_type() == "GenericIPAddressField":
+        return _CellColumn(column)
+    checks = _Checks.build(field, kind.storage)
+    if checks is None:
+        return _CellColumn(column)
+    return _VectorColumn(column, kind, checks, _Empty(column, target.field, custom_empty))
+
+
+# --- the chunk -----------------------------------------------------------------------------
+
+
+class ColumnarChunk(Chunk):
+    """A :class:`~bulk_admin.conversion.Chunk` whose valid rows are held column by column.
+
+    ``rows`` is built from the columns on first use; once it has been read (and maybe
+    changed), it is what the sinks write.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        row_numbers: list[int],
+        columns: list[Values],
+        kinds: list[_Kind | None],
+        errors: list[RowError],
+        invalid: int,
+    ):
+        super().__init__(errors=errors, invalid=invalid, plan=plan)
+        self.row_numbers = row_numbers
+        self.columns: list[Values] | None = columns
+        self.kinds = kinds
+        self._rows = None
+
+    @property  # type: ignore[override]
+    def rows(self) -> list[ConvertedRow]:
+        if self._rows is None:
+            assert self.columns is not None
+            python = [_python(values, kind) for values, kind in zip(self.columns, self.kinds, strict=True)]
+            self._rows = [
+                (number, list(values))
+                for number, values in zip(self.row_numbers, zip(*python, strict=True), strict=True)
+            ] if python else [(number, []) for number in self.row_numbers]
+            self.columns = None
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[ConvertedRow]) -> None:
+        self._rows = rows
+        self.columns = None
+
+    def __len__(self) -> int:
+        return len(self.row_numbers) if self._rows is None else len(self._rows)
+
+
+class ColumnarPlan:
+    """The column-wise conversion of a :class:`~bulk_admin.conversion.Plan`."""
+
+    def __init__(self, plan: Plan, *, converters: Any = None, empty_cells: Any = None):
+        self.plan = plan
+        self.columns = [
+            compile_column(
+                column,
+                custom_converter=column.mapping.target.field.name in (converters or {}),
+                custom_empty=column.mapping.target.field.name in (empty_cells or {}),
+            )
+            for column in plan.columns
+        ]
+
+    def convert(self, rows: Sequence[Row]) -> Chunk:
+        """Convert ``rows`` column by column and resolve their foreign keys."""
+        plan = self.plan
+        count = len(rows)
+        row_numbers = [number for number, _cells in rows]
+        all_cells = [cells for _number, cells in rows]
+        width = max((len(cells) for cells in all_cells), default=0)
+        if any(len(cells) != width for cells in all_cells):
+            all_cells = [cells + [None] * (width - len(cells)) for cells in all_cells]
+        by_index = list(zip(*all_cells, strict=True)) if width else []
+        values: list[Values] = [None] * plan.width
+        kinds: list[_Kind | None] = [None] * plan.width
+        bad: dict[int, list[RowError]] = {}
+        for converter in self.columns:
+            column = converter.column
+            index = column.mapping.index
+            cells = list(by_index[index]) if index < width else [None] * count
+            found, errors = converter.convert(cells)
+            values[column.position] = found
+            kinds[column.position] = converter.kind
+            for position, message in errors.items():
+                bad.setdefault(position, []).append(
+                    RowError(
+                        row=row_numbers[position],
+                        column=column.mapping.header,
+                        field=column.mapping.target.path,
+                        value=display_value(cells[position]),
+                        message=message,
+                    )
+                )
+        for position, value in plan._constant_fills:
+            values[position] = [value] * count
+        for position, call in plan._callable_fills:
+            values[position] = [call() for _row in range(count)]
+        errors = [error for position in sorted(bad) for error in bad[position]]
+        self._resolve_relations(values, kinds, row_numbers, bad, errors)
+        if bad:
+            keep = [position not in bad for position in range(count)]
+            row_numbers = [n for n, k in zip(row_numbers, keep, strict=True) if k]
+            values = [_keep(column, keep) for column in values]
+        return ColumnarChunk(plan, row_numbers, values, kinds, errors, len(bad))
+
+    def _resolve_relations(
+        self,
+        values: list[Values],
+        kinds: list[_Kind | None],
+        row_numbers: list[int],
+        bad: dict[int, list[RowError]],
+        errors: list[RowError],
+    ) -> None:
+        """Replace looked-up values by related keys: one ``index_in`` per relation."""
+        plan = self.plan
+        fold = connections[plan.using].vendor == "mysql"
+        invalid = set(bad)  # rows already invalid are not looked up
+        found_errors: dict[int, list[RowError]] = {}
+        for relation in plan.relations:
+            target = relation.column.target
+            assert target.lookup is not None
+            position = relation.position
+            column = values[position]
+            looked_up = _python(column, kinds[position])
+            if position in plan.prefetched:
+                found = plan.prefetched[position]
+            else:
+                wanted = {
+                    value
+                    for index, value in enumerate(looked_up)
+                    if value is not None and index not in invalid
+                }
+                found = lookup_related(target, wanted, plan.using) if wanted else {}
+            folded = {}
+            if fold:
+                folded = {
+                    (key.casefold() if isinstance(key, str) else key): value
+                    for key, value in found.items()
+                }
+            keys: list[Any] = []
+            model = target.field.related_model
+            for index, key in enumerate(looked_up):
+                if key is None or index in invalid:
+                    keys.append(None)
+                    continue
+                value = found.get(key, _MISSING)
+                if value is _MISSING and fold and isinstance(key, str):
+                    value = folded.get(key.casefold(), _MISSING)
+                if value is _MISSING:
+                    error = RowError(
+                        row=row_numbers[index],
+                        column=relation.column.header,
+                        field=target.path,
+                        value=display_value(key),
+                        message=_("No %(model)s with %(field)s “%(value)s” exists.")
+                        % {
+                            "model": model._meta.verbose_name,  # type: ignore[union-attr]
+                            "field": target.lookup.verbose_name,
+                            "value": display_value(key),
+                        },
+                    )
+                    found_errors.setdefault(index, []).append(error)
+                    value = None
+                keys.append(value)
+            values[position] = keys
+            kinds[position] = None
+        for index, more in found_errors.items():
+            bad.setdefault(index, []).extend(more)
+            errors.extend(more)
+
+
+def _keep(column: Values, keep: list[bool]) -> Values:
+    if isinstance(column, list):
+        return [value for value, k in zip(column, keep, strict=True) if k]
+    return column.filter(pa.array(keep, pa.bool_()))
+
+
+# --- COPY ----------------------------------------------------------------------------------
+
+
+def _csv_formatter(field: models.Field) -> Callable[[Any], str]:  # type: ignore[type-arg]
+    """Return a function writing a non-NULL Python value of ``field`` for COPY's CSV."""
+    kind = field.get_internal_type()
+    if kind in ("BooleanField", "NullBooleanField"):
+        return lambda value: "t" if value else "f"
+    if kind in ("DateField", "DateTimeField", "TimeField"):
+        return lambda value: value.isoformat()  # type: ignore[no-any-return]
+    if kind == "DurationField":
+        return lambda value: "%d days %d seconds %d microseconds" % (
+            value.days,
+            value.seconds,
+            value.microseconds,
+        )
+    if kind == "JSONField":
+        encoder = getattr(field, "encoder", None)
+        return lambda value: json.dumps(value, cls=encoder)
+    if kind == "BinaryField":
+        return lambda value: "\\x" + bytes(value).hex()
+    if field.is_relation:
+        assert isinstance(field, models.ForeignObject)
+        return _csv_formatter(field.target_field)
+    return str
+
+
+def copy_arrays(chunk: Chunk, fields: Sequence[models.Field]) -> list[pa.Array]:  # type: ignore[type-arg]
+    """Return one Arrow array per written field of ``chunk``'s valid rows."""
+    if isinstance(chunk, ColumnarChunk) and chunk.columns is not None:
+        columns: list[Values] = chunk.columns
+    else:
+        rows = chunk.rows
+        columns = [list(column) for column in zip(*(values for _n, values in rows), strict=True)]
+        if not columns:
+            columns = [[] for _field in fields]
+    arrays = []
+    for field, column in zip(fields, columns, strict=True):
+        if isinstance(column, list):
+            fmt = _csv_formatter(field)
+            column = pa.array(
+                [None if value is None else fmt(value) for value in column], pa.string()
+            )
+        arrays.append(column)
+    return arrays
+
+
+def copy_csv(arrays: list[pa.Array], row_numbers: list[int] | None = None) -> bytes:
+    """Return the rows of ``arrays`` as COPY's CSV (NULL unquoted, text always quoted)."""
+    names = ["c%d" % index for index in range(len(arrays))]
+    if row_numbers is not None:
+        arrays = [*arrays, pa.array(row_numbers, pa.int64())]
+        names.append("row")
+    table = pa.Table.from_arrays(arrays, names=names)
+    out = io.BytesIO()
+    pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
+    return out.getvalue()
+
+
+def chunk_row_numbers(chunk: Chunk) -> list[int]:
+    if isinstance(chunk, ColumnarChunk) and chunk.columns is not None:
+        return chunk.row_numbers
+    return [number for number, _values in chunk.rows]
+
+
+__all__ = ["ColumnarChunk", "ColumnarPlan", "compile_column", "copy_arrays", "copy_csv"]
