@@ -534,6 +534,9 @@ class Chunk:
     plan: Plan | None = None
     """The plan that converted the rows: ``plan.fields`` names the values of each row."""
 
+    def __len__(self) -> int:
+        return len(self.rows)
+
     def reject(
         self,
         row_number: int,

@@ -224,7 +224,7 @@ class Importer:
     def _can_stream(self, sink_class: type[Any], plan: Plan) -> bool:
         """Return True if the file may go through one streamed COPY into the table.
 
-        Only a real write with the ``error`` policy on psycopg 3, with no hook that might
+        Only a real write with the ``error`` policy (psycopg 3 or psycopg2), with no hook that might
         query while the COPY holds the connection, and foreign keys small enough to load
         at once. Any invalid row or refused key ends the attempt: it rolls back and the
         import runs again through the staging table, which reports every row.
@@ -235,9 +235,6 @@ class Importer:
         if options.dry_run or options.on_conflict != "error":
             return False
         if options.chunk_hooks or options.converters:
-            return False
-        driver = getattr(connections[self.using], "Database", None)
-        if getattr(driver, "__name__", "") != "psycopg":
             return False
         return plan.prefetch_relations(conf.PREFETCH_LIMIT)
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import queue
+import threading
 import uuid
 from typing import Any
 
@@ -271,6 +273,18 @@ class CopySink(Sink):
             )
         else:
             self.copy_sql = "COPY %s (%s) FROM STDIN" % (self.table, ", ".join(self.columns))
+        # Column-wise chunks are written as CSV by Arrow, in native code (issue 9).
+        self.csv = self.plan.columnar is not None
+        if self.csv:
+            self.copy_sql += " (FORMAT csv)"
+
+    def _data(self, chunk: Chunk) -> str | bytes:
+        if not self.csv:
+            return self._lines(chunk.rows)
+        from bulk_admin.columnar import chunk_row_numbers, copy_arrays, copy_csv
+
+        numbers = chunk_row_numbers(chunk) if self.staged else None
+        return copy_csv(copy_arrays(chunk, self.plan.fields), numbers)
 
     def _lines(self, rows: list[ConvertedRow]) -> str:
         formatters = self.formatters
@@ -288,45 +302,74 @@ class CopySink(Sink):
         return "\n".join(lines)
 
     def add(self, chunk: Chunk, write: bool) -> None:
-        if not chunk.rows:
+        count = len(chunk)
+        if not count:
             return
         if self.stream:
-            self.created += len(chunk.rows)
+            self.created += count
             if write:
-                self._stream(self._lines(chunk.rows))
+                self._stream(self._data(chunk))
             return
         if self.staged:
-            self._copy(self._lines(chunk.rows))
-            self.staged_rows += len(chunk.rows)
+            self._copy(self._data(chunk))
+            self.staged_rows += count
             return
         # No key to check: every valid row is created.
-        self.created += len(chunk.rows)
+        self.created += count
         if write:
-            self._copy(self._lines(chunk.rows))
+            self._copy(self._data(chunk))
 
-    def _copy(self, data: str) -> None:
+    def _copy(self, data: str | bytes) -> None:
         # The raw cursor bypasses Django's error wrapping: driver errors must still
         # arrive as django.db errors (the importer reports those as DatabaseRejected).
         with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(self.copy_sql, io.StringIO(data))
+                raw.copy_expert(
+                    self.copy_sql,
+                    io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data),
+                )
             else:  # psycopg 3
                 with raw.copy(self.copy_sql) as copy:
                     copy.write(data)
 
-    def _stream(self, data: str) -> None:
+    def _stream(self, data: str | bytes) -> None:
         # One COPY stays open across chunks: PostgreSQL updates the indexes on one core
         # while Python converts the next chunk on the other, as with psql's \copy.
         with self.connection.wrap_database_errors:
             if self._open_copy is None:
                 cursor = self.connection.cursor()
-                context = cursor.cursor.copy(self.copy_sql)
-                self._open_copy = (cursor, context, context.__enter__())
-            self._open_copy[2].write(data)
+                if hasattr(cursor.cursor, "copy_expert"):
+                    # psycopg2 pulls COPY data from a file object: a thread runs copy_expert
+                    # on a feed that the chunks are put into (issue 9).
+                    feed = _Feed()
+                    thread = threading.Thread(
+                        target=feed.run, args=(cursor.cursor, self.copy_sql), daemon=True
+                    )
+                    thread.start()
+                    self._open_copy = (cursor, feed, thread)
+                else:
+                    context = cursor.cursor.copy(self.copy_sql)
+                    self._open_copy = (cursor, context, context.__enter__())
+            if isinstance(self._open_copy[1], _Feed):
+                self._open_copy[1].put(data.encode() if isinstance(data, str) else data)
+            else:
+                self._open_copy[2].write(data)
 
     def _close_stream(self, error: BaseException | None) -> None:
         if self._open_copy is None:
+            return
+        if isinstance(self._open_copy[1], _Feed):
+            cursor, feed, thread = self._open_copy
+            self._open_copy = None
+            try:
+                feed.close(aborted=error is not None)
+                thread.join()
+                if feed.error is not None and error is None:
+                    with self.connection.wrap_database_errors:
+                        raise feed.error
+            finally:
+                cursor.close()
             return
         cursor, context, _copy = self._open_copy
         self._open_copy = None
@@ -534,6 +577,58 @@ class CopySink(Sink):
                     self._not_null(key, "s"),
                 )
             )
+
+
+class _Feed:
+    """A file object for psycopg2's ``copy_expert``, fed chunk by chunk from another thread.
+
+    At most two chunks wait in the queue, so memory stays bounded while PostgreSQL is slower
+    than the conversion.
+    """
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=2)
+        self.buffer = memoryview(b"")
+        self.done = False
+        self.error: BaseException | None = None
+        self.finished = threading.Event()
+
+    def run(self, cursor: Any, sql: str) -> None:
+        try:
+            cursor.copy_expert(sql, self)
+        except BaseException as error:  # reported by close(), in the importer's thread
+            self.error = error
+        finally:
+            self.finished.set()
+
+    def put(self, data: bytes) -> None:
+        while not self.finished.is_set():
+            try:
+                self.queue.put(data, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        # The COPY has ended early: the server refused a row. close() raises its error.
+
+    def close(self, aborted: bool) -> None:
+        self.put(_ABORT if aborted else None)  # type: ignore[arg-type]
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.buffer and not self.done:
+            item = self.queue.get()
+            if item is None:
+                self.done = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                self.buffer = memoryview(item)
+        if size is None or size < 0:
+            size = len(self.buffer)
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return bytes(data)
+
+
+_ABORT = RuntimeError("bulk_admin import aborted")
 
 
 SINKS: dict[str, type[Sink]] = {"copy": CopySink, "bulk_create": BulkCreateSink}

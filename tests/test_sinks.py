@@ -638,8 +638,6 @@ def test_method_is_reported(make_csv):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_clean_file_streams_in_one_copy_into_the_table(make_csv):
-    if connection.Database.__name__ != "psycopg":
-        pytest.skip("the streamed COPY needs psycopg 3")
     rows = [["isbn", "title"], *[[str(n), "T%d" % n] for n in range(25)]]
     with CaptureQueriesContext(connection) as queries:
         result = import_file(Book, make_csv(rows), chunk_size=10)
