@@ -67,7 +67,8 @@ CUSTOMERS = 10_000
 # The psycopg2 runs need an interpreter without psycopg 3, which Django prefers whenever it is
 # installed: the test script's .venv-psycopg2 (scripts/test.sh makes it).
 PSYCOPG2_PYTHON = os.environ.get(
-    "BENCH_PSYCOPG2_PYTHON", str(Path(__file__).resolve().parent.parent / ".venv-psycopg2/bin/python")
+    "BENCH_PSYCOPG2_PYTHON",
+    str(Path(__file__).resolve().parent.parent / ".venv-psycopg2/bin/python"),
 )
 
 GENERATOR_VERSION = 1
@@ -1268,7 +1269,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
     methods = plan_methods(sizes)
     if args.methods is None or "bulk_create_mariadb" in args.methods:
         subprocess.run(
-            ["mysql", "-h127.0.0.1", "-uroot", "-e", "CREATE DATABASE IF NOT EXISTS bulk_admin_bench"],
+            [
+                "mysql",
+                "-h127.0.0.1",
+                "-uroot",
+                "-e",
+                "CREATE DATABASE IF NOT EXISTS bulk_admin_bench",
+            ],
             check=True,
         )
     if args.methods:
@@ -1334,9 +1341,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for key, table in (("psql", "books"), ("psql_orders", "orders")):
         if key in runs:
             floors[table] = (sizes["main"], statistics.median(run.seconds for run in runs[key]))
-    results = [
-        summarize(method, runs[method.key], floors.get(method.table)) for method in methods
-    ]
+    results = [summarize(method, runs[method.key], floors.get(method.table)) for method in methods]
     by_key = {item["key"]: item for item in results}
 
     # The same rows must give the same table, whichever way they came in.

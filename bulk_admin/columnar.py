@@ -16,10 +16,8 @@ something asks for them (a chunk hook, the bulk_create sink, the key checker).
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import io
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +75,7 @@ _INTEGER_KINDS = frozenset(
     }
 )
 _BOOLEAN_WORDS = frozenset(
-    word
-    for base in TRUE_VALUES | FALSE_VALUES
-    for word in (base, base.upper(), base.capitalize())
+    word for base in TRUE_VALUES | FALSE_VALUES for word in (base, base.upper(), base.capitalize())
 )
 _MISSING = object()
 
@@ -296,7 +292,9 @@ class _VectorColumn:
             certain = pc.is_in(text, value_set=pa.array(sorted(_BOOLEAN_WORDS)))
         certain = pc.fill_null(certain, False)
         if kind.pattern is _HAS_CONTENT:
-            certain = pc.and_(certain, pc.invert(pc.fill_null(pc.match_substring(text, "\x00"), True)))
+            certain = pc.and_(
+                certain, pc.invert(pc.fill_null(pc.match_substring(text, "\x00"), True))
+            )
         values = kind.cast(pc.if_else(certain, text, pa.scalar(None, pa.string())))
         certain = pc.and_(certain, pc.is_valid(values))
         failing = self.checks.failing(values)
@@ -430,17 +428,20 @@ class ColumnarChunk(Chunk):
         self.row_numbers = row_numbers
         self.columns: list[Values] | None = columns
         self.kinds = kinds
-        self._rows = None
+        self._rows: list[ConvertedRow] | None = None
 
-    @property  # type: ignore[override]
+    @property
     def rows(self) -> list[ConvertedRow]:
         if self._rows is None:
             assert self.columns is not None
-            python = [_python(values, kind) for values, kind in zip(self.columns, self.kinds, strict=True)]
+            python = [
+                _python(values, kind)
+                for values, kind in zip(self.columns, self.kinds, strict=True)
+            ]
             self._rows = [
                 (number, list(values))
                 for number, values in zip(self.row_numbers, zip(*python, strict=True), strict=True)
-            ] if python else [(number, []) for number in self.row_numbers]
+            ]
             self.columns = None
         return self._rows
 
@@ -501,13 +502,13 @@ class ColumnarPlan:
             values[position] = [value] * count
         for position, call in plan._callable_fills:
             values[position] = [call() for _row in range(count)]
-        errors = [error for position in sorted(bad) for error in bad[position]]
-        self._resolve_relations(values, kinds, row_numbers, bad, errors)
+        found = [error for position in sorted(bad) for error in bad[position]]
+        self._resolve_relations(values, kinds, row_numbers, bad, found)
         if bad:
             keep = [position not in bad for position in range(count)]
             row_numbers = [n for n, k in zip(row_numbers, keep, strict=True) if k]
             values = [_keep(column, keep) for column in values]
-        return ColumnarChunk(plan, row_numbers, values, kinds, errors, len(bad))
+        return ColumnarChunk(plan, row_numbers, values, kinds, found, len(bad))
 
     def _resolve_relations(
         self,
@@ -584,43 +585,21 @@ def _keep(column: Values, keep: list[bool]) -> Values:
 # --- COPY ----------------------------------------------------------------------------------
 
 
-def _csv_formatter(field: models.Field) -> Callable[[Any], str]:  # type: ignore[type-arg]
-    """Return a function writing a non-NULL Python value of ``field`` for COPY's CSV."""
-    kind = field.get_internal_type()
-    if kind in ("BooleanField", "NullBooleanField"):
-        return lambda value: "t" if value else "f"
-    if kind in ("DateField", "DateTimeField", "TimeField"):
-        return lambda value: value.isoformat()  # type: ignore[no-any-return]
-    if kind == "DurationField":
-        return lambda value: "%d days %d seconds %d microseconds" % (
-            value.days,
-            value.seconds,
-            value.microseconds,
-        )
-    if kind == "JSONField":
-        encoder = getattr(field, "encoder", None)
-        return lambda value: json.dumps(value, cls=encoder)
-    if kind == "BinaryField":
-        return lambda value: "\\x" + bytes(value).hex()
-    if field.is_relation:
-        assert isinstance(field, models.ForeignObject)
-        return _csv_formatter(field.target_field)
-    return str
+def copy_arrays(chunk: Chunk, formatters: Sequence[Callable[[Any], str]]) -> list[pa.Array]:
+    """Return one Arrow array per written field of ``chunk``'s valid rows.
 
-
-def copy_arrays(chunk: Chunk, fields: Sequence[models.Field]) -> list[pa.Array]:  # type: ignore[type-arg]
-    """Return one Arrow array per written field of ``chunk``'s valid rows."""
+    Values held as Python objects are written as text with ``formatters`` (one per field).
+    """
     if isinstance(chunk, ColumnarChunk) and chunk.columns is not None:
         columns: list[Values] = chunk.columns
     else:
         rows = chunk.rows
         columns = [list(column) for column in zip(*(values for _n, values in rows), strict=True)]
         if not columns:
-            columns = [[] for _field in fields]
+            columns = [[] for _fmt in formatters]
     arrays = []
-    for field, column in zip(fields, columns, strict=True):
+    for fmt, column in zip(formatters, columns, strict=True):
         if isinstance(column, list):
-            fmt = _csv_formatter(field)
             column = pa.array(
                 [None if value is None else fmt(value) for value in column], pa.string()
             )

@@ -224,9 +224,9 @@ class Importer:
     def _can_stream(self, sink_class: type[Any], plan: Plan) -> bool:
         """Return True if the file may go through one streamed COPY into the table.
 
-        Only a real write with the ``error`` policy (psycopg 3 or psycopg2), with no hook that might
-        query while the COPY holds the connection, and foreign keys small enough to load
-        at once. Any invalid row or refused key ends the attempt: it rolls back and the
+        Only a real write with the ``error`` policy (psycopg 3 or psycopg2), with no hook
+        that might query while the COPY holds the connection, and foreign keys small enough
+        to load at once. Any invalid row or refused key ends the attempt: it rolls back and the
         import runs again through the staging table, which reports every row.
         """
         options = self.options

@@ -184,8 +184,11 @@ def _text(value: Any) -> str:
     return text
 
 
-def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
-    """Return a function writing a non-NULL value of ``field`` in COPY text format."""
+def _copy_formatter(field: models.Field, text: Any = _text) -> Any:  # type: ignore[type-arg]
+    """Return a function writing a non-NULL value of ``field`` in COPY text format.
+
+    ``text`` escapes text values; COPY's CSV format (``text=str``) needs no escapes.
+    """
     kind = field.get_internal_type()
     if kind in ("BooleanField", "NullBooleanField"):
         return lambda value: "t" if value else "f"
@@ -202,9 +205,9 @@ def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
         )
     if kind == "JSONField":
         encoder = getattr(field, "encoder", None)
-        return lambda value: _text(json.dumps(value, cls=encoder))
+        return lambda value: text(json.dumps(value, cls=encoder))
     if kind == "BinaryField":
-        return lambda value: "\\\\x" + bytes(value).hex()
+        return lambda value: text("\\x" + bytes(value).hex())
     if kind in (
         "IntegerField",
         "BigIntegerField",
@@ -223,8 +226,8 @@ def _copy_formatter(field: models.Field) -> Any:  # type: ignore[type-arg]
     if field.is_relation:
         # A concrete relation field is a foreign key: write its target field's value.
         assert isinstance(field, models.ForeignObject)
-        return _copy_formatter(field.target_field)
-    return _text
+        return _copy_formatter(field.target_field, text)
+    return text
 
 
 def _quote(connection: Any, name: str) -> str:
@@ -277,6 +280,7 @@ class CopySink(Sink):
         self.csv = self.plan.columnar is not None
         if self.csv:
             self.copy_sql += " (FORMAT csv)"
+            self.csv_formatters = [_copy_formatter(field, str) for field in self.plan.fields]
 
     def _data(self, chunk: Chunk) -> str | bytes:
         if not self.csv:
@@ -284,7 +288,7 @@ class CopySink(Sink):
         from bulk_admin.columnar import chunk_row_numbers, copy_arrays, copy_csv
 
         numbers = chunk_row_numbers(chunk) if self.staged else None
-        return copy_csv(copy_arrays(chunk, self.plan.fields), numbers)
+        return copy_csv(copy_arrays(chunk, self.csv_formatters), numbers)
 
     def _lines(self, rows: list[ConvertedRow]) -> str:
         formatters = self.formatters
@@ -622,7 +626,7 @@ class _Feed:
                 raise item
             else:
                 self.buffer = memoryview(item)
-        if size is None or size < 0:
+        if size < 0:
             size = len(self.buffer)
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return bytes(data)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from bulk_admin.columnar import ColumnarChunk, _CellColumn, _VectorColumn, copy_arrays, copy_csv
 from bulk_admin.conversion import Plan
 from bulk_admin.mapping import build_mapping
+from bulk_admin.sinks import _copy_formatter
 from tests.testapp.models import Author, Book, Event, Item, Review
 
 # (model, field path) for every kind the package converts; the per-cell-only kinds too.
@@ -87,6 +88,10 @@ CELL = st.one_of(
 def make_plan(model, name, **options):
     mapping = {"col": name}
     return Plan(build_mapping(["col"], model, mapping, require=False), using="default", **options)
+
+
+def csv_formatters(plan):
+    return [_copy_formatter(field, str) for field in plan.fields]
 
 
 def compare(plan, cells):
@@ -203,17 +208,17 @@ def test_rows_are_built_on_demand_and_then_written():
     plan = make_plan(Book, "pages")
     chunk = plan.columnar.convert([(2, ["1"]), (3, ["2"])])
     assert isinstance(chunk, ColumnarChunk) and chunk.columns is not None
-    arrays = copy_arrays(chunk, plan.fields[:1] + plan.fields[1:])
+    arrays = copy_arrays(chunk, csv_formatters(plan))
     assert isinstance(arrays[0], pa.Array)
     chunk.rows[0][1][0] = 7  # a chunk hook changing a value
     assert chunk.columns is None
-    text = copy_csv(copy_arrays(chunk, plan.fields)).decode()
+    text = copy_csv(copy_arrays(chunk, csv_formatters(plan))).decode()
     assert text.splitlines()[0].startswith('"7",')  # COPY reads a quoted number too
 
 
 def test_copy_csv_tells_null_from_empty_text():
     plan = make_plan(Book, "notes")
-    chunk = plan.columnar.convert([(2, ["a,\"b\"\nc"]), (3, [""])])
-    data = copy_csv([copy_arrays(chunk, plan.fields)[0], pa.array([None, 1])])
+    chunk = plan.columnar.convert([(2, ['a,"b"\nc']), (3, [""])])
+    data = copy_csv([copy_arrays(chunk, csv_formatters(plan))[0], pa.array([None, 1])])
     # Quoted "" is an empty text, an unquoted empty field is NULL (COPY ... FORMAT csv).
     assert data.decode() == '"a,""b""\nc",\n"",1\n'
