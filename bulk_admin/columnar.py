@@ -38,7 +38,7 @@ from bulk_admin.conversion import (
     display_value,
     lookup_related,
 )
-from bulk_admin.results import RowError
+from bulk_admin.results import BadCell, RowError
 
 if TYPE_CHECKING:
     from bulk_admin.conversion import Plan, _Column
@@ -280,6 +280,9 @@ class _VectorColumn:
 
     def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
         """Return the column's values and ``{index in chunk: message}``."""
+        if any(cell.__class__ is BadCell for cell in cells):
+            # An Excel error or NUL cell is a str to Arrow: the per-cell path refuses it.
+            return _per_cell(self.column, cells, range(len(cells)), self.kind)
         try:
             text = pa.array(cells, type=pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -360,6 +363,8 @@ def _per_cell(
         try:
             if cell is None or (cell.__class__ is str and not cell.strip()):
                 value = empty()
+            elif cell.__class__ is BadCell:
+                raise ValidationError(cell.message)
             else:
                 value = convert(cell)
         except ValidationError as error:
