@@ -14,6 +14,7 @@ import csv
 import datetime
 import io
 import os
+import warnings
 from collections.abc import Iterator
 from typing import IO, Any, Literal
 
@@ -270,10 +271,14 @@ def text_encoding(name: str) -> str:
         codec = codecs.lookup(name)
     except (LookupError, TypeError, ValueError):
         raise SourceError(_("Unknown encoding “%(encoding)s”.") % {"encoding": name}) from None
+    # CodecInfo has said whether a codec decodes bytes to text since Python 3.4; decoding
+    # nothing tells nothing (b"".decode("hex") succeeds). "undefined" refuses all input.
     try:
-        b"".decode(codec.name)
+        text = getattr(codec, "_is_text_encoding", True) and codec.name != "undefined"
         codecs.getincrementaldecoder(codec.name)()
     except (LookupError, TypeError, ValueError, UnicodeError, AttributeError):
+        text = False
+    if not text:
         raise SourceError(
             _("“%(encoding)s” is not a text encoding; choose one such as utf-8 or cp1252.")
             % {"encoding": name}
@@ -603,7 +608,11 @@ class XlsxSource(Source):
         import openpyxl
 
         try:
-            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+            with warnings.catch_warnings():
+                # openpyxl warns about what it does not read (styles, extensions); the
+                # values are what matters here.
+                warnings.simplefilter("ignore", UserWarning)
+                workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
             worksheet = workbook[name]
             # A <dimension> written by another program may lie about the sheet's size.
             worksheet.reset_dimensions()

@@ -78,14 +78,14 @@ def _beyond(number: int) -> re.Pattern[bytes]:
     zero); :func:`row_bound` is then the highest row a cell it misses can have. In a real
     file every cell lies in a row already seen, so in a sheet of 26 columns or fewer the
     pattern matches nothing and costs one pass at C speed. Group 1 is the letters of a wide
-    column, group 2 the digits of a far row.
+    column and group 2 its row, group 3 the digits of a far row.
     """
     digits = str(number)
     first = int(digits[0])
     higher = "0" + "".join(str(d) for d in range(first + 1, 10))
     rest = len(digits) - 1
     return re.compile(
-        rb'<c r="(?:([A-Za-z]{2,})\d|[A-Za-z](\d{%d,}|[%s]\d{%d})")'
+        rb'<c r="(?:([A-Za-z]{2,})(\d+)|[A-Za-z](\d{%d,}|[%s]\d{%d}))"'
         % (len(digits) + 1, higher.encode(), rest)
     )
 
@@ -334,11 +334,10 @@ class Workbook:
             max_column = max(max_column, 26)
             pattern = _beyond(max_row)
             if pattern.search(chunk):
-                for letters, number in set(pattern.findall(chunk)):
+                for letters, wide_row, far_row in set(pattern.findall(chunk)):
                     if letters:
                         max_column = max(max_column, self._column(letters))
-                    else:
-                        max_row = max(max_row, self._row(number))
+                    max_row = max(max_row, self._row(wide_row or far_row))
         if max_row > EXCEL_MAX_ROWS or max_column > EXCEL_MAX_COLUMNS:
             raise self._beyond_limits()
         if (b'"e"' in chunk or b"'e'" in chunk) and _ERROR_MARK.search(chunk):

@@ -154,7 +154,7 @@ def test_json_output_is_exactly_one_object(cmd, make_csv):
     data = json.loads(run.stdout)
     assert isinstance(data, dict)
     assert len(run.stdout.strip().splitlines()) == 1
-    check_report(data)
+    check_report(run.json)
 
 
 @pytest.mark.django_db
