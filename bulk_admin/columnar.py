@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import decimal
 import io
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,27 @@ _EMAIL = (
     r"^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+
+
+# JSON whose stored value is certain: an object or array (a top-level null would be SQL
+# NULL) of strings without \\u escapes, integers and literals, nested three levels deep.
+# PostgreSQL's jsonb stores such text exactly as it stores json.dumps(json.loads(text));
+# a float is not certain: jsonb keeps "1.10", json.dumps(1.1) writes "1.1".
+def _json_pattern() -> str:
+    space = r"[ \t\n\r]*"
+    string = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
+    scalar = r"(?:%s|-?(?:0|[1-9][0-9]{0,17})|true|false|null)" % string
+    value = scalar
+    for _level in range(3):
+        member = "%s%s:%s%s" % (string, space, space, value)
+        obj = r"\{%s(?:%s(?:%s,%s%s)*)?%s\}" % (space, member, space, space, member, space)
+        arr = r"\[%s(?:%s(?:%s,%s%s)*)?%s\]" % (space, value, space, space, value, space)
+        top = "(?:%s|%s)" % (obj, arr)
+        value = "(?:%s|%s)" % (scalar, top)
+    return "^%s%s%s$" % (space, top, space)
+
+
+_JSON = _json_pattern()
 _TEXT_KINDS = frozenset({"CharField", "TextField", "SlugField", "EmailField"})
 _INTEGER_KINDS = frozenset(
     {
@@ -124,10 +146,13 @@ def _cast_boolean(array: pa.Array) -> pa.Array:
 
 
 def _cast_date(array: pa.Array) -> pa.Array:
-    parsed = pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # Arrow's strptime rolls 2024-02-30 over to March: keep only dates that print back as given.
-    same = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), array), False)
-    return pc.if_else(same, pc.cast(parsed, pa.date32()), None)
+    parsed = pc.cast(
+        pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32()
+    )
+    # Arrow's strptime rolls 2024-02-30 over to March: keep only dates that print back as
+    # given (a date's cast to text is ISO 8601, and far cheaper than strftime).
+    same = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), array), False)
+    return pc.if_else(same, parsed, None)
 
 
 def _decimals(values: list[Any]) -> list[Any]:
@@ -138,8 +163,28 @@ def _decimal_text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+def _json_values(values: list[Any]) -> list[Any]:
+    return [None if value is None else json.loads(value) for value in values]
+
+
+def _json_text(value: Any) -> Any:
+    if value is None:
+        return None
+    text = json.dumps(value)
+    if json.loads(text) != value:
+        # NaN never equals itself: keep the per-cell path's own object for such a column.
+        raise ValueError("not stored exactly as JSON text")
+    return text
+
+
 def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
     kind = field.get_internal_type()
+    if kind == "JSONField":
+        plain = getattr(field, "encoder", None) is None and getattr(field, "decoder", None) is None
+        if not plain or field.choices:
+            return None
+        # Kept as the file's text for COPY; parsed only when Python values are asked for.
+        return _Kind(_JSON, pa.string(), _as_is, to_python=_json_values, to_storage=_json_text)
     if kind in _TEXT_KINDS:
         return _Kind(_HAS_CONTENT, pa.string(), _as_is)
     if kind in _INTEGER_KINDS:
@@ -331,6 +376,16 @@ class _VectorColumn:
         return pc.replace_with_mask(values, mask, found), errors
 
 
+class _Repeated:
+    """One value for every row of a chunk (a constant default, ``auto_now_add``)."""
+
+    __slots__ = ("count", "value")
+
+    def __init__(self, value: Any, count: int):
+        self.value = value
+        self.count = count
+
+
 def _mask(size: int, indices: list[int]) -> list[bool]:
     mask = [False] * size
     for index in indices:
@@ -342,6 +397,8 @@ def _python(values: Values, kind: _Kind | None) -> list[Any]:
     """Return ``values`` as the Python values of the per-cell path."""
     if isinstance(values, list):
         return values
+    if isinstance(values, _Repeated):
+        return [values.value] * values.count
     found = values.to_pylist()
     if kind is not None and kind.to_python is not None:
         return kind.to_python(found)
@@ -472,6 +529,8 @@ class ColumnarPlan:
             )
             for column in plan.columns
         ]
+        # {position: (prefetched dict, its lookup values, its keys)} as Arrow arrays.
+        self._key_arrays: dict[int, tuple[dict[Any, Any], pa.Array, pa.Array]] = {}
 
     def convert(self, rows: Sequence[Row]) -> Chunk:
         """Convert ``rows`` column by column and resolve their foreign keys."""
@@ -479,8 +538,8 @@ class ColumnarPlan:
         count = len(rows)
         row_numbers = [number for number, _cells in rows]
         all_cells = [cells for _number, cells in rows]
-        width = max((len(cells) for cells in all_cells), default=0)
-        if any(len(cells) != width for cells in all_cells):
+        width = max(map(len, all_cells), default=0)
+        if min(map(len, all_cells), default=0) != width:
             all_cells = [cells + [None] * (width - len(cells)) for cells in all_cells]
         by_index = list(zip(*all_cells, strict=True)) if width else []
         values: list[Values] = [None] * plan.width
@@ -504,7 +563,7 @@ class ColumnarPlan:
                     )
                 )
         for position, value in plan._constant_fills:
-            values[position] = [value] * count
+            values[position] = _Repeated(value, count)
         for position, call in plan._callable_fills:
             values[position] = [call() for _row in range(count)]
         found = [error for position in sorted(bad) for error in bad[position]]
@@ -533,28 +592,50 @@ class ColumnarPlan:
             assert target.lookup is not None
             position = relation.position
             column = values[position]
-            looked_up = _python(column, kinds[position])
+            kind = kinds[position]
+            vector = isinstance(column, pa.Array) and kind is not None and kind.to_python is None
             if position in plan.prefetched:
                 found = plan.prefetched[position]
             else:
-                wanted = {
-                    value
-                    for index, value in enumerate(looked_up)
-                    if value is not None and index not in invalid
-                }
+                if vector:
+                    usable = column.filter(pa.array(_valid_rows(len(column), invalid), pa.bool_()))
+                    wanted = {
+                        value for value in pc.unique(usable).to_pylist() if value is not None
+                    }
+                else:
+                    wanted = {
+                        value
+                        for index, value in enumerate(_python(column, kind))
+                        if value is not None and index not in invalid
+                    }
                 found = lookup_related(target, wanted, plan.using) if wanted else {}
+            keys = None
+            if vector:
+                keys = self._vector_keys(position, column, found)
+            if keys is not None:
+                resolved, missing = keys
+                looked_up: list[Any] = []
+                candidates = [index for index in missing if index not in invalid]
+                if candidates:
+                    looked_up = column.take(pa.array(candidates, pa.int64())).to_pylist()
+            else:
+                resolved = None
+                looked_up = _python(column, kind)
+                candidates = [
+                    index
+                    for index, key in enumerate(looked_up)
+                    if key is not None and index not in invalid
+                ]
+                looked_up = [looked_up[index] for index in candidates]
             folded = {}
             if fold:
                 folded = {
                     (key.casefold() if isinstance(key, str) else key): value
                     for key, value in found.items()
                 }
-            keys: list[Any] = []
             model = target.field.related_model
-            for index, key in enumerate(looked_up):
-                if key is None or index in invalid:
-                    keys.append(None)
-                    continue
+            fixes: list[Any] = []
+            for index, key in zip(candidates, looked_up, strict=True):
                 value = found.get(key, _MISSING)
                 if value is _MISSING and fold and isinstance(key, str):
                     value = folded.get(key.casefold(), _MISSING)
@@ -573,15 +654,68 @@ class ColumnarPlan:
                     )
                     found_errors.setdefault(index, []).append(error)
                     value = None
-                keys.append(value)
-            values[position] = keys
+                fixes.append(value)
+            if resolved is None:
+                keys_list: list[Any] = [None] * len(row_numbers)
+                for index, value in zip(candidates, fixes, strict=True):
+                    keys_list[index] = value
+                values[position] = keys_list
+            elif candidates:
+                # Keys found only case-insensitively (MySQL) or not at all.
+                mask = pa.array(_mask(len(row_numbers), candidates), pa.bool_())
+                try:
+                    values[position] = pc.replace_with_mask(
+                        resolved, mask, pa.array(fixes, resolved.type)
+                    )
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                    merged = resolved.to_pylist()
+                    for index, value in zip(candidates, fixes, strict=True):
+                        merged[index] = value
+                    values[position] = merged
+            else:
+                values[position] = resolved
             kinds[position] = None
         for index, more in found_errors.items():
             bad.setdefault(index, []).extend(more)
             errors.extend(more)
 
+    def _vector_keys(
+        self, position: int, column: pa.Array, found: dict[Any, Any]
+    ) -> tuple[pa.Array, list[int]] | None:
+        """Return the related keys of ``column`` and the indices of the values not found.
+
+        None if Arrow cannot hold the lookup values or keys as one type each (then the
+        Python loop resolves them).
+        """
+        cached = self._key_arrays.get(position)
+        if cached is not None and cached[0] is found:
+            lookup, keys = cached[1], cached[2]
+        else:
+            try:
+                lookup = pa.array(list(found), type=column.type)
+                keys = pa.array(list(found.values()))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+                return None
+            if lookup.to_pylist() != list(found) or keys.to_pylist() != list(found.values()):
+                return None  # e.g. a UUID key Arrow would hold as bytes
+            if position in self.plan.prefetched:
+                self._key_arrays[position] = (found, lookup, keys)
+        index = pc.index_in(column, value_set=lookup)
+        resolved = keys.take(index)
+        missing = pc.and_(pc.is_null(index), pc.is_valid(column))
+        return resolved, pc.indices_nonzero(missing).to_pylist()
+
+
+def _valid_rows(size: int, invalid: set[int]) -> list[bool]:
+    keep = [True] * size
+    for index in invalid:
+        keep[index] = False
+    return keep
+
 
 def _keep(column: Values, keep: list[bool]) -> Values:
+    if isinstance(column, _Repeated):
+        return _Repeated(column.value, sum(keep))
     if isinstance(column, list):
         return [value for value, k in zip(column, keep, strict=True) if k]
     return column.filter(pa.array(keep, pa.bool_()))
@@ -604,7 +738,11 @@ def copy_arrays(chunk: Chunk, formatters: Sequence[Callable[[Any], str]]) -> lis
             columns = [[] for _fmt in formatters]
     arrays = []
     for fmt, column in zip(formatters, columns, strict=True):
-        if isinstance(column, list):
+        if isinstance(column, _Repeated):
+            # Formatted once for the chunk.
+            text = None if column.value is None else fmt(column.value)
+            column = pa.array([text] * column.count, pa.string())
+        elif isinstance(column, list):
             column = pa.array(
                 [None if value is None else fmt(value) for value in column], pa.string()
             )

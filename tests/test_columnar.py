@@ -5,11 +5,20 @@ reference) and ``ColumnarPlan.convert`` for every field kind of the test models,
 compares the values, the errors (row, column, field, value, message) and the counts.
 """
 
+import json
+
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from bulk_admin.columnar import ColumnarChunk, _CellColumn, _VectorColumn, copy_arrays, copy_csv
+from bulk_admin.columnar import (
+    _JSON,
+    ColumnarChunk,
+    _CellColumn,
+    _VectorColumn,
+    copy_arrays,
+    copy_csv,
+)
 from bulk_admin.conversion import Plan
 from bulk_admin.mapping import build_mapping
 from bulk_admin.sinks import _copy_formatter
@@ -26,7 +35,7 @@ FIELDS = [
     (Book, "rating"),  # FloatField, null
     (Book, "genre"),  # CharField with choices, blank
     (Book, "website"),  # URLField: URLValidator, per cell
-    (Book, "metadata"),  # JSONField: per cell
+    (Book, "metadata"),  # JSONField, null: certain objects and arrays column-wise
     (Book, "notes"),  # TextField, blank
     (Author, "email"),  # EmailField, blank
     (Author, "born"),
@@ -69,7 +78,25 @@ EMAILS = st.one_of(
     st.emails().map(str),
     st.sampled_from(["a@b", "a..b@example.com", "x@localhost", "ann@example.com", "@x.org"]),
 )
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+JSON_TEXT = st.builds(
+    lambda value, ascii, separators: json.dumps(value, ensure_ascii=ascii, separators=separators),
+    JSON_VALUES,
+    st.booleans(),
+    st.sampled_from([(", ", ": "), (",", ":"), (" , ", " : "), (",\n", ":\t")]),
+)
 CELL_TEXT = st.one_of(
+    JSON_TEXT,
     NUMBER_TEXT,
     DATE_TEXT,
     WORDS,
@@ -151,6 +178,7 @@ def test_known_kinds_are_vectorised_and_unknown_ones_are_not():
         "pages",
         "rating",
         "genre",
+        "metadata",
         "notes",
         "email",
         "born",
@@ -182,17 +210,22 @@ def test_errors_keep_spreadsheet_row_numbers():
 
 
 @pytest.mark.django_db
-def test_foreign_keys_resolved_like_the_per_cell_path():
+@pytest.mark.parametrize("prefetch", [False, True], ids=["per-chunk", "prefetched"])
+def test_foreign_keys_resolved_like_the_per_cell_path(prefetch):
     ann = Author.objects.create(name="Ann")
     Author.objects.create(name="Bob")
     mapping = {"isbn": "isbn", "author": "author__name"}
     plan = Plan(build_mapping(list(mapping), Book, mapping, require=False), using="default")
+    if prefetch:
+        assert plan.prefetch_relations(100)
     rows = [
         (2, ["1", "Ann"]),
         (3, ["2", "Nobody"]),
         (4, ["", "Nobody"]),  # invalid isbn: no lookup error on top
         (5, ["4", ""]),
         (6, ["5", " Bob "]),
+        (7, ["6", "ann"]),  # found on MariaDB only (case-insensitive collation)
+        (8, ["7", "Ann"]),
     ]
     expected = plan.convert_cells(rows)
     got = plan.columnar.convert(rows)
@@ -222,3 +255,32 @@ def test_copy_csv_tells_null_from_empty_text():
     data = copy_csv([copy_arrays(chunk, csv_formatters(plan))[0], pa.array([None, 1])])
     # Quoted "" is an empty text, an unquoted empty field is NULL (COPY ... FORMAT csv).
     assert data.decode() == '"a,""b""\nc",\n"",1\n'
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@settings(max_examples=200, deadline=None)
+@given(text=JSON_TEXT)
+def test_certain_json_text_is_stored_as_the_per_cell_path_stores_it(text):
+    """The column-wise path writes a certain JSON cell as it is; the per-cell path writes
+    json.dumps(json.loads(cell)). PostgreSQL's jsonb must store the same value for both."""
+    import pyarrow.compute as pc
+    from django.db import connection
+
+    if not pc.match_substring_regex(pa.array([text]), _JSON)[0].as_py():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::jsonb::text, %s::jsonb::text", [text, json.dumps(json.loads(text))]
+        )
+        as_is, per_cell = cursor.fetchone()
+    assert as_is == per_cell
+
+
+def test_certain_json_patterns():
+    certain = ['{"channel": "web", "items": 4}', "[]", ' {"a": [1, {"b": null}]}\n', '{"": "é"}']
+    uncertain = ["null", "1", '"text"', '{"a": 1.5}', '{"a": "\\u00e9"}', '{"a": 01}', "{'a': 1}"]
+    import pyarrow.compute as pc
+
+    matches = pc.match_substring_regex(pa.array(certain + uncertain), _JSON).to_pylist()
+    assert matches == [True] * len(certain) + [False] * len(uncertain)
