@@ -297,6 +297,7 @@ class CsvSource(Source):
             encoding = detect_encoding(file)
         else:
             encoding = text_encoding(encoding)
+        may_hold_nul = _may_hold_nul(file, encoding)
         file.seek(0)
         self._text = io.TextIOWrapper(file, encoding=encoding, errors="strict", newline="")
         try:
@@ -319,7 +320,10 @@ class CsvSource(Source):
         # limit is checked per row instead.
         csv.field_size_limit(max(conf.MAX_CELL_SIZE + 1, 131072))
         self._nul = False
-        self._reader = csv.reader(self._lines(), delimiter=delimiter, strict=False)
+        # Most files hold no NUL: the csv module then reads the text wrapper's lines itself,
+        # without a Python generator per line.
+        lines = self._lines() if may_hold_nul else self._text
+        self._reader = csv.reader(lines, delimiter=delimiter, strict=False)
         self._delimiter = delimiter
         self._record = 0
         header: list[str] = []
@@ -328,6 +332,37 @@ class CsvSource(Source):
             break
         self.info = FileInfo(format="csv", headers=header, encoding=encoding, delimiter=delimiter)
         _check_width(header)
+
+    def rows(self) -> Iterator[Row]:
+        """Yield ``(row_number, cells)`` for each data row, skipping fully blank rows.
+
+        :meth:`Source.rows` with the limits inlined: this loop runs once per row of files
+        of millions of rows.
+        """
+        limits = _Limits(all_text=True)
+        max_rows, max_columns, max_cell = limits.max_rows, limits.max_columns, limits.max_cell
+        read = 0
+        try:
+            for cells in self._reader:
+                self._record += 1
+                if self._nul:
+                    self._nul = False
+                    cells = [_nul_cell(cell) if _NUL_STAND_IN in cell else cell for cell in cells]
+                if not cells:
+                    continue
+                first = cells[0]
+                if (not first or first.isspace()) and _is_blank(cells):
+                    continue
+                read += 1
+                if (
+                    (max_rows and read > max_rows)
+                    or len(cells) > max_columns
+                    or max(map(len, cells)) > max_cell
+                ):
+                    limits.check(self._record, cells, read)
+                yield self._record, cells
+        except (UnicodeError, csv.Error) as exc:
+            raise self._read_error(exc) from None
 
     def _lines(self) -> Iterator[str]:
         # The csv module reads a record's lines as it needs them, so a NUL seen here belongs
@@ -347,25 +382,48 @@ class CsvSource(Source):
                     self._nul = False
                     cells = [_nul_cell(cell) if _NUL_STAND_IN in cell else cell for cell in cells]
                 yield cells
-        except UnicodeError as exc:
-            raise _decode_error(self._file, self._text.encoding, self._delimiter, exc) from None
-        except csv.Error as exc:
-            if "field limit" in str(exc):
-                raise SourceError(
-                    _(
-                        "Row %(row)d holds a cell of more than %(max)d characters, "
-                        "the most this site accepts in one cell."
-                    )
-                    % {"row": self._record + 1, "max": conf.MAX_CELL_SIZE}
-                ) from None
-            raise SourceError(
-                _("Row %(row)d cannot be read as CSV: %(error)s")
-                % {"row": self._record + 1, "error": exc}
-            ) from None
+        except (UnicodeError, csv.Error) as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: UnicodeError | csv.Error) -> SourceError:
+        if isinstance(exc, UnicodeError):
+            return _decode_error(self._file, self._text.encoding, self._delimiter, exc)
+        if "field limit" in str(exc):
+            return SourceError(
+                _(
+                    "Row %(row)d holds a cell of more than %(max)d characters, "
+                    "the most this site accepts in one cell."
+                )
+                % {"row": self._record + 1, "max": conf.MAX_CELL_SIZE}
+            )
+        return SourceError(
+            _("Row %(row)d cannot be read as CSV: %(error)s")
+            % {"row": self._record + 1, "error": exc}
+        )
 
     def close(self) -> None:
         with contextlib.suppress(ValueError):
             self._text.detach()
+
+
+# Encodings in which the byte 0 is the NUL character and nothing else.
+_SINGLE_NUL_BYTE = frozenset({"utf-8", "utf-8-sig", "ascii", "iso8859-1", "cp1252", "iso8859-15"})
+
+
+def _may_hold_nul(file: FileLike, encoding: str) -> bool:
+    """Return False if the text of ``file`` certainly holds no NUL character."""
+    if codecs.lookup(encoding).name not in _SINGLE_NUL_BYTE:
+        return True
+    file.seek(0)
+    try:
+        while True:
+            block = file.read(_READ_SIZE)
+            if not block:
+                return False
+            if b"\x00" in block:
+                return True
+    finally:
+        file.seek(0)
 
 
 def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeError) -> SourceError:

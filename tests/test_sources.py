@@ -15,6 +15,7 @@ import pytest
 from openpyxl.styles import Font, PatternFill
 
 from bulk_admin.exceptions import SourceError
+from bulk_admin.results import BadCell
 from bulk_admin.sources import (
     CsvSource,
     XlsxSource,
@@ -847,3 +848,15 @@ def test_csv_source_reports_its_detection():
         source.close()
         # Closing detaches the text layer: the caller's file stays usable.
         assert not file.closed
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"], ids=lambda e: e
+)
+def test_a_nul_cell_is_found_in_every_encoding(encoding):
+    # Files without a NUL byte skip the per-line NUL check; UTF-16 always keeps it.
+    data = "isbn,title\n1,Été\n2,a\x00b\n".encode(encoding)
+    info, rows = read(data, encoding=encoding)
+    assert [row for row, _cells in rows] == [2, 3]
+    assert type(rows[0][1][1]) is str and rows[0][1][1] == "Été"
+    assert isinstance(rows[1][1][1], BadCell) and rows[1][1][1] == "a\x00b"
