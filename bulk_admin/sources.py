@@ -342,27 +342,20 @@ class CsvSource(Source):
         limits = _Limits(all_text=True)
         max_rows, max_columns, max_cell = limits.max_rows, limits.max_columns, limits.max_cell
         read = 0
-        try:
-            for cells in self._reader:
-                self._record += 1
-                if self._nul:
-                    self._nul = False
-                    cells = [_nul_cell(cell) if _NUL_STAND_IN in cell else cell for cell in cells]
-                if not cells:
-                    continue
-                first = cells[0]
-                if (not first or first.isspace()) and _is_blank(cells):
-                    continue
-                read += 1
-                if (
-                    (max_rows and read > max_rows)
-                    or len(cells) > max_columns
-                    or max(map(len, cells)) > max_cell
-                ):
-                    limits.check(self._record, cells, read)
-                yield self._record, cells
-        except (UnicodeError, csv.Error) as exc:
-            raise self._read_error(exc) from None
+        for cells in self._records():
+            if not cells:
+                continue
+            first = cells[0]
+            if (not first or first.isspace()) and _is_blank(cells):
+                continue
+            read += 1
+            if (
+                (max_rows and read > max_rows)
+                or len(cells) > max_columns
+                or max(map(len, cells)) > max_cell
+            ):
+                limits.check(self._record, cells, read)
+            yield self._record, cells
 
     def _lines(self) -> Iterator[str]:
         # The csv module reads a record's lines as it needs them, so a NUL seen here belongs
