@@ -102,7 +102,9 @@ def _text_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
         else:
             text = str(value)
         if "\x00" in text:
-            raise ValidationError(_("The cell contains a NUL character, which the database cannot store."))
+            raise ValidationError(
+                _("The cell contains a NUL character, which the database cannot store.")
+            )
         return text
 
     return convert
@@ -119,7 +121,9 @@ def _out_of_range(field: models.Field, value: Any, negative: bool) -> Validation
 
     probe = -(10**_MAX_INTEGER_EXPONENT) if negative else 10**_MAX_INTEGER_EXPONENT
     for validator in field.validators:
-        if isinstance(validator, (django_validators.MaxValueValidator, django_validators.MinValueValidator)):
+        if isinstance(
+            validator, (django_validators.MaxValueValidator, django_validators.MinValueValidator)
+        ):
             try:
                 validator(probe)
             except ValidationError as error:

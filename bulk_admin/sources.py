@@ -379,7 +379,10 @@ def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeErr
     if not isinstance(exc, UnicodeDecodeError):
         # A codec that fails without saying where (utf-16 without a byte order mark...).
         return SourceError(
-            _("The file cannot be read as %(encoding)s text (%(error)s). Choose the file's encoding.")
+            _(
+                "The file cannot be read as %(encoding)s text (%(error)s). "
+                "Choose the file's encoding."
+            )
             % {"encoding": encoding, "error": " ".join(str(exc).split())[:200]}
         )
     try:
@@ -514,9 +517,7 @@ def _reader_error(exc: BaseException, row: int | None) -> SourceError:
 
 def excel_error_cell(text: str) -> BadCell:
     """Return the cell for an Excel error such as ``#DIV/0!``: a row error, never empty."""
-    return BadCell(
-        text, _("The cell holds the Excel error %(error)s.") % {"error": text}
-    )
+    return BadCell(text, _("The cell holds the Excel error %(error)s.") % {"error": text})
 
 
 def _with_error_cells(cells: list[Any], errors: list[tuple[int, str]]) -> list[Any]:

@@ -93,7 +93,8 @@ def _beyond(number: int) -> re.Pattern[bytes]:
 def row_bound(number: int) -> int:
     """Return the highest row a cell missed by ``_beyond(number)`` can lie in."""
     digits = str(number)
-    return max(number, (int(digits[0]) + 1) * 10 ** (len(digits) - 1) - 1)
+    bound: int = (int(digits[0]) + 1) * 10 ** (len(digits) - 1) - 1
+    return max(number, bound)
 
 
 @dataclass(frozen=True, slots=True)

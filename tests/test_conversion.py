@@ -181,7 +181,9 @@ def test_float_refused(value):
     assert message.endswith("value must be a float.")
 
 
-@pytest.mark.parametrize("value", ["1e400", "-1e400", "1e999999999", "1E-999999999", "9" * 100_000])
+@pytest.mark.parametrize(
+    "value", ["1e400", "-1e400", "1e999999999", "1E-999999999", "9" * 100_000]
+)
 def test_float_out_of_range_is_refused(value):
     # Overflow to infinity, or underflow to a zero the text did not say.
     (message,) = refused(Book, "rating", value)
