@@ -713,7 +713,9 @@ class Plan:
             if auto_now or auto_now_add:
                 now = (
                     self.now
-                    if settings.USE_TZ or field.get_internal_type() != "DateTimeField"
+                    if timezone.is_naive(self.now)
+                    or field.get_internal_type() != "DateTimeField"
+                    or settings.USE_TZ
                     else timezone.make_naive(self.now)
                 )
                 value: Any = now

@@ -245,3 +245,13 @@ def test_exit_2_is_a_command_error_with_returncode_2(make_csv):
     with pytest.raises(CommandError) as excinfo:
         call_command("bulk_import", "testapp.Book", str(path), "--on-conflict", "maybe")
     assert excinfo.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_auto_now_fields_without_time_zone_support(bulk_import, make_csv, settings):
+    # Found by the fuzzer: with USE_TZ = False the plan's clock is naive already.
+    settings.USE_TZ = False
+    run = bulk_import("testapp.Book", make_csv([["isbn", "title"], ["1", "A"]]), "--json")
+    assert run.code == 0, run.stderr
+    book = Book.objects.get()
+    assert book.created is not None and book.created.tzinfo is None
