@@ -43,6 +43,7 @@ from bulk_admin.results import BadCell, RowError
 
 if TYPE_CHECKING:
     from bulk_admin.conversion import Plan, _Column
+    from bulk_admin.reading import ReadingOptions
     from bulk_admin.sources import Row
 
 # Every character str.strip() removes (str.isspace): a cell made only of these is empty.
@@ -452,13 +453,39 @@ class _CellColumn:
         return _per_cell(self.column, cells, range(len(cells)), None)
 
 
+def _read_as_is(field: models.Field, reading: ReadingOptions) -> bool:  # type: ignore[type-arg]
+    """Return True if ``reading`` leaves the certain cells of ``field`` as they are.
+
+    Null markers may stand in any column, separators change numbers, extra words change
+    booleans: such columns keep the per-cell path. Date formats apply only after ISO 8601,
+    which the certain cells are.
+    """
+    if reading.nulls:
+        return False
+    kind = field.get_internal_type()
+    if reading.reads_numbers and (
+        kind in _INTEGER_KINDS or kind in ("DecimalField", "FloatField")
+    ):
+        return False
+    return not (
+        (reading.true_values or reading.false_values)
+        and kind in ("BooleanField", "NullBooleanField")
+    )
+
+
 def compile_column(
-    column: _Column, *, custom_converter: bool, custom_empty: bool
+    column: _Column,
+    *,
+    custom_converter: bool,
+    custom_empty: bool,
+    reading: ReadingOptions | None = None,
 ) -> _VectorColumn | _CellColumn:
     """Return the column-wise converter of one plan column."""
     target = column.mapping.target
     field = target.lookup if target.lookup is not None else target.field
     kind = None if custom_converter else _kind_for(field)
+    if reading is not None and not _read_as_is(field, reading):
+        kind = None
     if kind is None or field.get_internal_type() == "GenericIPAddressField":
         return _CellColumn(column)
     checks = _Checks.build(field, kind.storage)
@@ -526,6 +553,7 @@ class ColumnarPlan:
                 column,
                 custom_converter=column.mapping.target.field.name in (converters or {}),
                 custom_empty=column.mapping.target.field.name in (empty_cells or {}),
+                reading=plan.reading,
             )
             for column in plan.columns
         ]

@@ -431,7 +431,8 @@ def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeErr
         # A codec that fails without saying where (utf-16 without a byte order mark...).
         return SourceError(
             _(
-                "The file cannot be read as %(encoding)s text (%(error)s). Choose the file's encoding."
+                "The file cannot be read as %(encoding)s text (%(error)s). "
+                "Choose the file's encoding."
             )
             % {"encoding": encoding, "error": " ".join(str(exc).split())[:200]}
         )

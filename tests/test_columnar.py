@@ -21,6 +21,7 @@ from bulk_admin.columnar import (
 )
 from bulk_admin.conversion import Plan
 from bulk_admin.mapping import build_mapping
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.sinks import _copy_formatter
 from tests.testapp.models import Author, Book, Event, Item, Review
 
@@ -284,3 +285,31 @@ def test_certain_json_patterns():
 
     matches = pc.match_substring_regex(pa.array(certain + uncertain), _JSON).to_pylist()
     assert matches == [True] * len(certain) + [False] * len(uncertain)
+
+
+READINGS = [
+    ReadingOptions(null_values=("NA", "-")),
+    ReadingOptions(decimal_separator=",", thousands_separator="."),
+    ReadingOptions(true_values=("ja",), false_values=("nein",)),
+    ReadingOptions(date_formats=("%d/%m/%Y",)),
+]
+
+
+@pytest.mark.parametrize("reading", READINGS, ids=["nulls", "separators", "words", "dates"])
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [(Book, "isbn"), (Book, "price"), (Book, "pages"), (Book, "in_stock"), (Book, "published")],
+    ids=["isbn", "price", "pages", "in_stock", "published"],
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cells=st.lists(
+        st.one_of(
+            CELL, st.sampled_from(["NA", " - ", "1.234,5", "1,5", "ja", "NEIN", "31/12/2024"])
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_reading_options_give_the_per_cell_values(reading, model, name, cells):
+    compare(make_plan(model, name, reading=reading), cells)

@@ -100,6 +100,16 @@ def _xlsx(rows, **options):
     return workbook_bytes(rows, **options)
 
 
+def _damaged_deflate():
+    """A workbook whose sheet's deflate stream starts with a reserved block type."""
+    data = bytearray(_xlsx([["name", "starts"], ["x", "2024-01-01"]]))
+    name = b"xl/worksheets/sheet1.xml"
+    header = data.rindex(b"PK\x03\x04", 0, data.index(name))
+    start = header + 30 + len(name)
+    data[start] = 0xFF  # BFINAL=1, BTYPE=11: "invalid block type"
+    return bytes(data)
+
+
 REGRESSIONS = {
     # 1. Out of range once stored in UTC.
     "datetime-year-1-in-paris": ("csv", b"name,starts\nx,0001-01-01 00:00\n", "testapp.Event", 1),
@@ -110,10 +120,30 @@ REGRESSIONS = {
         1,
     ),
     # 2. Numbers Python would take minutes or gigabytes to build.
-    "primary-key-1e20-digits": ("csv", b"id,name,starts\n1e999999999999999999,x,2024-01-01\n", "testapp.Event", 1),
-    "integer-1e2000000": ("csv", b"name,starts,attendees\nx,2024-01-01,1e2000000\n", "testapp.Event", 1),
-    "integer-100000-nines": ("csv", b"name,starts,attendees\nx,2024-01-01," + b"9" * 100_000 + b"\n", "testapp.Event", 1),
-    "duration-overflow": ("csv", b"name,starts,duration\nx,2024-01-01,999999999 days\n", "testapp.Event", 1),
+    "primary-key-1e20-digits": (
+        "csv",
+        b"id,name,starts\n1e999999999999999999,x,2024-01-01\n",
+        "testapp.Event",
+        1,
+    ),
+    "integer-1e2000000": (
+        "csv",
+        b"name,starts,attendees\nx,2024-01-01,1e2000000\n",
+        "testapp.Event",
+        1,
+    ),
+    "integer-100000-nines": (
+        "csv",
+        b"name,starts,attendees\nx,2024-01-01," + b"9" * 100_000 + b"\n",
+        "testapp.Event",
+        1,
+    ),
+    "duration-overflow": (
+        "csv",
+        b"name,starts,duration\nx,2024-01-01,999999999 days\n",
+        "testapp.Event",
+        1,
+    ),
     # 3. A date-styled cell holding -1e308 (calamine panics converting it).
     "date-cell-minus-1e308": (
         "xlsx",
@@ -142,7 +172,14 @@ REGRESSIONS = {
         2,
     ),
     # 7. One far cell in a tiny file.
-    "cell-at-a10000000": ("xlsx", _xlsx([["name"], [Cell("1", "n", ref="A10000000")]]), "testapp.Event", 2),
+    "cell-at-a10000000": (
+        "xlsx",
+        _xlsx([["name"], [Cell("1", "n", ref="A10000000")]]),
+        "testapp.Event",
+        2,
+    ),
+    # Found by the long campaign: zipfile raises zlib.error for a bad deflate stream.
+    "deflate-invalid-block-type": ("xlsx", _damaged_deflate(), "testapp.Event", 2),
     # 9. A row number of 2**32 - 1 (openpyxl produced every row up to it).
     "row-4294967295": (
         "xlsx",

@@ -82,7 +82,7 @@ def serve():
             code = error.returncode
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
-        except BaseException as error:  # what the command let through: a finding
+        except BaseException:  # what the command let through: a finding
             import traceback
 
             err.write(traceback.format_exc())

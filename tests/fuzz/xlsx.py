@@ -61,7 +61,13 @@ class Cell:
     """One ``<c>``: ``kind`` is n (number), s (shared string), str, inlineStr, b, e or d."""
 
     def __init__(self, value, kind="inlineStr", style=None, formula=None, ref=None):
-        self.value, self.kind, self.style, self.formula, self.ref = value, kind, style, formula, ref
+        self.value, self.kind, self.style, self.formula, self.ref = (
+            value,
+            kind,
+            style,
+            formula,
+            ref,
+        )
 
     def xml(self, ref, strings):
         attributes = ' r="%s"' % (self.ref or ref)
@@ -103,10 +109,13 @@ def sheet_xml(rows, row_numbers=None, dimension=None):
                 cells.append(value.xml("%s%d" % (column_letters(column), number), strings))
         parts.append('<row r="%s">%s</row>' % (number, "".join(cells)))
     dimension = '<dimension ref="%s"/>' % dimension if dimension else ""
-    xml = '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="%s">%s<sheetData>%s</sheetData></worksheet>' % (
-        MAIN,
-        dimension,
-        "".join(parts),
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="%s">%s<sheetData>%s</sheetData></worksheet>'
+        % (
+            MAIN,
+            dimension,
+            "".join(parts),
+        )
     )
     return xml, strings
 
@@ -114,15 +123,20 @@ def sheet_xml(rows, row_numbers=None, dimension=None):
 def shared_strings_xml(strings, declared=None):
     count = len(strings) if declared is None else declared
     items = "".join("<si><t>%s</t></si>" % escape(text) for text in strings)
-    return '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="%s" count="%s" uniqueCount="%s">%s</sst>' % (
-        MAIN,
-        count,
-        count,
-        items,
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="%s" count="%s" uniqueCount="%s">%s</sst>'
+        % (
+            MAIN,
+            count,
+            count,
+            items,
+        )
     )
 
 
-def workbook_bytes(rows, *, row_numbers=None, declared_strings=None, dimension=None, sheet=None, parts=None):
+def workbook_bytes(
+    rows, *, row_numbers=None, declared_strings=None, dimension=None, sheet=None, parts=None
+):
     """Return the bytes of an XLSX workbook with ``rows`` (values or :class:`Cell`).
 
     ``sheet`` replaces the sheet's XML, ``parts`` adds or replaces parts by name,
