@@ -76,7 +76,10 @@ TEXT_COLUMNS = {
     "planes": {"tailnum", "type", "manufacturer", "model", "engine"},
     "flights": {"carrier", "tailnum", "origin", "dest"},
 }
-DRIVERS = {"psycopg": REPO / ".venv" / "bin" / "python", "psycopg2": REPO / ".venv-psycopg2" / "bin" / "python"}
+DRIVERS = {
+    "psycopg": REPO / ".venv" / "bin" / "python",
+    "psycopg2": REPO / ".venv-psycopg2" / "bin" / "python",
+}
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -473,8 +476,13 @@ def summarize(times: dict[str, list[list[Load]]], methods: list[str]) -> list[di
     """Medians per method and file, and the ratios to \\copy."""
     rows = []
     names = [name for _model, _table, name, _rows in TABLES]
-    floor = {name: statistics.median(run[i].seconds for run in times["psql"]) for i, name in enumerate(names)}
-    floor["all four"] = statistics.median(sum(item.seconds for item in run) for run in times["psql"])
+    floor = {
+        name: statistics.median(run[i].seconds for run in times["psql"])
+        for i, name in enumerate(names)
+    }
+    floor["all four"] = statistics.median(
+        sum(item.seconds for item in run) for run in times["psql"]
+    )
     for method in methods:
         runs = times[method]
         for index, name in enumerate([*names, "all four"]):
@@ -516,11 +524,16 @@ def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
     ]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|"]
-        lines += ["| " + " | ".join(cell.replace("\\", "\\\\") for cell in row) + " |" for row in body]
+        lines += [
+            "| " + " | ".join(cell.replace("\\", "\\\\") for cell in row) + " |" for row in body
+        ]
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
         for row in [header, ["-" * w for w in widths], *body]
     )
 

@@ -5,73 +5,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Airline',
+            name="Airline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('carrier', models.CharField(max_length=2, unique=True)),
-                ('name', models.CharField(max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("carrier", models.CharField(max_length=2, unique=True)),
+                ("name", models.CharField(max_length=100)),
             ],
         ),
         migrations.CreateModel(
-            name='Airport',
+            name="Airport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('faa', models.CharField(max_length=3, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('lat', models.FloatField()),
-                ('lon', models.FloatField()),
-                ('alt', models.IntegerField()),
-                ('tz', models.SmallIntegerField()),
-                ('dst', models.CharField(max_length=1)),
-                ('tzone', models.CharField(blank=True, max_length=40, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("faa", models.CharField(max_length=3, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("lat", models.FloatField()),
+                ("lon", models.FloatField()),
+                ("alt", models.IntegerField()),
+                ("tz", models.SmallIntegerField()),
+                ("dst", models.CharField(max_length=1)),
+                ("tzone", models.CharField(blank=True, max_length=40, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Plane',
+            name="Plane",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tailnum', models.CharField(max_length=6, unique=True)),
-                ('year', models.SmallIntegerField(blank=True, null=True)),
-                ('type', models.CharField(max_length=40)),
-                ('manufacturer', models.CharField(max_length=40)),
-                ('model', models.CharField(max_length=40)),
-                ('engines', models.SmallIntegerField()),
-                ('seats', models.SmallIntegerField()),
-                ('speed', models.SmallIntegerField(blank=True, null=True)),
-                ('engine', models.CharField(max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tailnum", models.CharField(max_length=6, unique=True)),
+                ("year", models.SmallIntegerField(blank=True, null=True)),
+                ("type", models.CharField(max_length=40)),
+                ("manufacturer", models.CharField(max_length=40)),
+                ("model", models.CharField(max_length=40)),
+                ("engines", models.SmallIntegerField()),
+                ("seats", models.SmallIntegerField()),
+                ("speed", models.SmallIntegerField(blank=True, null=True)),
+                ("engine", models.CharField(max_length=20)),
             ],
         ),
         migrations.CreateModel(
-            name='Flight',
+            name="Flight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.SmallIntegerField()),
-                ('month', models.SmallIntegerField()),
-                ('day', models.SmallIntegerField()),
-                ('dep_time', models.SmallIntegerField(blank=True, null=True)),
-                ('sched_dep_time', models.SmallIntegerField()),
-                ('dep_delay', models.SmallIntegerField(blank=True, null=True)),
-                ('arr_time', models.SmallIntegerField(blank=True, null=True)),
-                ('sched_arr_time', models.SmallIntegerField()),
-                ('arr_delay', models.SmallIntegerField(blank=True, null=True)),
-                ('flight', models.SmallIntegerField()),
-                ('tailnum', models.CharField(blank=True, max_length=6, null=True)),
-                ('dest', models.CharField(max_length=3)),
-                ('air_time', models.SmallIntegerField(blank=True, null=True)),
-                ('distance', models.SmallIntegerField()),
-                ('hour', models.SmallIntegerField()),
-                ('minute', models.SmallIntegerField()),
-                ('time_hour', models.DateTimeField()),
-                ('carrier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='bench_flights.airline', to_field='carrier')),
-                ('origin', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='departures', to='bench_flights.airport', to_field='faa')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.SmallIntegerField()),
+                ("month", models.SmallIntegerField()),
+                ("day", models.SmallIntegerField()),
+                ("dep_time", models.SmallIntegerField(blank=True, null=True)),
+                ("sched_dep_time", models.SmallIntegerField()),
+                ("dep_delay", models.SmallIntegerField(blank=True, null=True)),
+                ("arr_time", models.SmallIntegerField(blank=True, null=True)),
+                ("sched_arr_time", models.SmallIntegerField()),
+                ("arr_delay", models.SmallIntegerField(blank=True, null=True)),
+                ("flight", models.SmallIntegerField()),
+                ("tailnum", models.CharField(blank=True, max_length=6, null=True)),
+                ("dest", models.CharField(max_length=3)),
+                ("air_time", models.SmallIntegerField(blank=True, null=True)),
+                ("distance", models.SmallIntegerField()),
+                ("hour", models.SmallIntegerField()),
+                ("minute", models.SmallIntegerField()),
+                ("time_hour", models.DateTimeField()),
+                (
+                    "carrier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="bench_flights.airline",
+                        to_field="carrier",
+                    ),
+                ),
+                (
+                    "origin",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="departures",
+                        to="bench_flights.airport",
+                        to_field="faa",
+                    ),
+                ),
             ],
         ),
     ]
