@@ -25,7 +25,7 @@ class Airport(models.Model):
     alt = models.IntegerField()
     tz = models.SmallIntegerField()
     dst = models.CharField(max_length=1)
-    tzone = models.CharField(max_length=40, null=True, blank=True)
+    tzone = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001 (NA = NULL)
 
     def __str__(self):
         return self.faa
@@ -58,7 +58,7 @@ class Flight(models.Model):
     arr_delay = models.SmallIntegerField(null=True, blank=True)
     carrier = models.ForeignKey(Airline, on_delete=models.PROTECT, to_field="carrier")
     flight = models.SmallIntegerField()
-    tailnum = models.CharField(max_length=6, null=True, blank=True)
+    tailnum = models.CharField(max_length=6, null=True, blank=True)  # noqa: DJ001 (NA = NULL)
     origin = models.ForeignKey(
         Airport, on_delete=models.PROTECT, to_field="faa", related_name="departures"
     )
