@@ -246,12 +246,14 @@ class Load:
     detail: dict[str, Any]
 
 
-def bulk_import(python: Path, model: str, name: str, *extra: str) -> tuple[int, Load, str, str]:
-    command = [str(python), "-m", "django", "bulk_import", model, str(CSV_DIR / f"{name}.csv"),
-               *extra]  # fmt: skip
+def bulk_import(python: Path, *arguments: str) -> tuple[int, Load, str, str]:
+    """Run ``manage.py bulk_import MODEL NAME [OPTIONS]`` with NAME a file of the data set."""
+    if len(arguments) > 1:
+        arguments = (arguments[0], str(CSV_DIR / f"{arguments[1]}.csv"), *arguments[2:])
+    command = [str(python), "-m", "django", "bulk_import", *arguments]
     busy = machine_cpu()
     status, wall, usage, out, err = _spawn(command, django_env())
-    load = Load(name, wall, usage.ru_maxrss / 1024, machine_cpu() - busy, {})
+    load = Load(arguments[0], wall, usage.ru_maxrss / 1024, machine_cpu() - busy, {})
     return status, load, out, err
 
 
@@ -273,6 +275,14 @@ def psql_copy(conn: Any, table: str, name: str, header: list[str]) -> Load:
     if status != 0:
         raise SystemExit(f"\\copy of {name} failed (exit {status}): {err.strip()}")
     return Load(name, wall, usage.ru_maxrss / 1024, machine_cpu() - busy, {})
+
+
+def process_startup(python: Path) -> float:
+    """Return the seconds ``manage.py bulk_import --help`` takes: Python and Django starting."""
+    status, load, out, err = bulk_import(python, "--help")
+    if status != 0:
+        raise SystemExit(f"bulk_import --help exited {status}: {err[-2000:]}")
+    return load.seconds
 
 
 def run_import(python: Path, driver: str) -> list[Load]:
@@ -392,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{name}.csv has {facts[name]['rows']} rows, not {rows}")
     prepare_database(pythons[drivers[0]])
 
+    load_before = os.getloadavg()
     print("Without --null NA:", flush=True)
     hints, hints_right = hint_run(pythons[drivers[0]], facts)
     for item in hints:
@@ -402,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
 
     methods = ["psql", *drivers]
     times: dict[str, list[list[Load]]] = {method: [] for method in methods}
+    startup: dict[str, list[float]] = {}
     checks: list[dict[str, Any]] = []
     same = True
     with connect() as conn:
@@ -424,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
                     ]
                 else:
                     loads = run_import(pythons[method], method)
+                    startup.setdefault(method, []).append(process_startup(pythons[method]))
                 times[method].append(loads)
                 total = sum(item.seconds for item in loads)
                 print(
@@ -445,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(times, methods)
     print()
     print(format_table(summary, args.markdown))
+    starting = {method: round(statistics.median(values), 2) for method, values in startup.items()}
+    print()
+    print(
+        "Process start (bulk_import --help, median): "
+        + ", ".join(f"{method} {seconds:.2f} s" for method, seconds in starting.items())
+    )
     compared = {(item["driver"], item["table"]) for item in checks}
     print()
     print(
@@ -455,9 +474,12 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "repeat": args.repeat,
+                "load_average": {"before": load_before, "after": os.getloadavg()},
                 "drivers": drivers,
                 "hints": hints,
                 "summary": summary,
+                "startup_seconds": starting,
+                "startup_all": startup,
                 "checks": checks,
                 "same": same,
                 "hints_right": hints_right,
@@ -466,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             default=str,
         )
     )
+    load_after = os.getloadavg()
+    print(f"Load average (1, 5, 15 min): {load_before} before, {load_after} after")
     print(f"Recorded in {RESULTS.relative_to(REPO)}")
     expected = {(driver, table) for driver in drivers for _model, table, _name, _rows in TABLES}
     return 0 if same and hints_right and compared == expected else 1
