@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import json
 import os
 import shutil
@@ -41,6 +42,8 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,14 @@ REPO = BENCH_DIR.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.benchmark import DB, _spawn, connect, machine_cpu, wait_for_idle  # noqa: E402
+from bench.benchmark import (  # noqa: E402
+    DB,
+    _backend_cpu,
+    _spawn,
+    connect,
+    machine_cpu,
+    wait_for_idle,
+)
 
 DATA = BENCH_DIR / "data" / "nycflights13"
 CSV_DIR = DATA / "csv"
@@ -244,6 +254,60 @@ class Load:
     peak_rss_mb: float
     machine_cpu: float
     detail: dict[str, Any]
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the client and its server backends: less sensitive to other load."""
+        return self.client_cpu + self.server_cpu
+
+
+class Backends(threading.Thread):
+    """Sum the CPU time of every server backend whose application_name is ``name``.
+
+    libpq takes the name from ``PGAPPNAME``, for psql and for Django's connections with either
+    driver; a backend's /proc entry is read every 50 ms while it lives.
+    """
+
+    def __init__(self, name: str):
+        super().__init__(daemon=True)
+        self.name = name
+        self.cpu: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        with connect() as conn:
+            while not self._done.is_set():
+                for (pid,) in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [self.name]
+                ).fetchall():
+                    cpu = _backend_cpu(pid)
+                    if cpu is not None:
+                        self.cpu[pid] = cpu
+                time.sleep(0.05)
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join(timeout=5)
+        return sum(self.cpu.values())
+
+
+_RUNS = itertools.count(1)
+
+
+def spawn(command: list[str], env: dict[str, str], name: str) -> tuple[int, Load, str, str]:
+    """Run ``command``; measure its time, memory and CPU with that of its server backends."""
+    application = f"nycflights_{next(_RUNS)}"
+    env = {**env, "PGAPPNAME": application}
+    watcher = Backends(application)
+    watcher.start()
+    busy = machine_cpu()
+    status, wall, usage, out, err = _spawn(command, env)
+    busy = machine_cpu() - busy
+    server = watcher.stop()
+    client = usage.ru_utime + usage.ru_stime
+    return status, Load(name, wall, usage.ru_maxrss / 1024, busy, {}, client, server), out, err
 
 
 def bulk_import(python: Path, *arguments: str) -> tuple[int, Load, str, str]:
@@ -251,10 +315,7 @@ def bulk_import(python: Path, *arguments: str) -> tuple[int, Load, str, str]:
     if len(arguments) > 1:
         arguments = (arguments[0], str(CSV_DIR / f"{arguments[1]}.csv"), *arguments[2:])
     command = [str(python), "-m", "django", "bulk_import", *arguments]
-    busy = machine_cpu()
-    status, wall, usage, out, err = _spawn(command, django_env())
-    load = Load(arguments[0], wall, usage.ru_maxrss / 1024, machine_cpu() - busy, {})
-    return status, load, out, err
+    return spawn(command, django_env(), arguments[0])
 
 
 def psql_copy(conn: Any, table: str, name: str, header: list[str]) -> Load:
@@ -270,11 +331,10 @@ def psql_copy(conn: Any, table: str, name: str, header: list[str]) -> Load:
     env = dict(os.environ)
     if DB["password"]:
         env["PGPASSWORD"] = DB["password"]
-    busy = machine_cpu()
-    status, wall, usage, out, err = _spawn(command, env)
+    status, load, out, err = spawn(command, env, name)
     if status != 0:
         raise SystemExit(f"\\copy of {name} failed (exit {status}): {err.strip()}")
-    return Load(name, wall, usage.ru_maxrss / 1024, machine_cpu() - busy, {})
+    return load
 
 
 def process_startup(python: Path) -> float:
@@ -441,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
                 total = sum(item.seconds for item in loads)
                 print(
                     f"  run {repetition + 1} {method:>8}: {total:6.2f} s "
-                    f"(flights {loads[-1].seconds:.2f} s; machine busy {idle_load:.1f} cores "
-                    f"before, waited {waited:.0f} s)",
+                    f"(flights {loads[-1].seconds:.2f} s, CPU {loads[-1].cpu:.1f} s; "
+                    f"machine busy {idle_load:.1f} cores before, waited {waited:.0f} s)",
                     flush=True,
                 )
                 if copy:
@@ -506,6 +566,13 @@ def summarize(times: dict[str, list[list[Load]]], methods: list[str]) -> list[di
     floor["all four"] = statistics.median(
         sum(item.seconds for item in run) for run in times["psql"]
     )
+    cpu_floor = {
+        name: statistics.median(run[i].cpu for run in times["psql"])
+        for i, name in enumerate(names)
+    }
+    cpu_floor["all four"] = statistics.median(
+        sum(item.cpu for item in run) for run in times["psql"]
+    )
     for method in methods:
         runs = times[method]
         for index, name in enumerate([*names, "all four"]):
@@ -513,11 +580,16 @@ def summarize(times: dict[str, list[list[Load]]], methods: list[str]) -> list[di
                 seconds = [sum(item.seconds for item in run) for run in runs]
                 rss = max(item.peak_rss_mb for run in runs for item in run)
                 busy = [sum(item.machine_cpu for item in run) for run in runs]
+                cpu = [sum(item.cpu for item in run) for run in runs]
+                client = [sum(item.client_cpu for item in run) for run in runs]
             else:
                 seconds = [run[index].seconds for run in runs]
                 rss = max(run[index].peak_rss_mb for run in runs)
                 busy = [run[index].machine_cpu for run in runs]
+                cpu = [run[index].cpu for run in runs]
+                client = [run[index].client_cpu for run in runs]
             median = statistics.median(seconds)
+            median_cpu = statistics.median(cpu)
             rows.append(
                 {
                     "method": "psql \\copy" if method == "psql" else f"bulk_import ({method})",
@@ -527,13 +599,21 @@ def summarize(times: dict[str, list[list[Load]]], methods: list[str]) -> list[di
                     "ratio": round(median / floor[name], 2) if floor[name] else None,
                     "peak_rss_mb": round(rss),
                     "machine_cpu": round(statistics.median(busy), 1),
+                    "cpu": round(median_cpu, 2),
+                    "client_cpu": round(statistics.median(client), 2),
+                    "cpu_ratio": round(median_cpu / cpu_floor[name], 2)
+                    if cpu_floor[name]
+                    else None,
                 }
             )
     return rows
 
 
 def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
-    header = ["method", "file", "seconds (median)", "runs", "ratio to \\copy", "peak RSS MB"]
+    header = [
+        "method", "file", "seconds (median)", "runs", "ratio to \\copy", "CPU s", "CPU ratio",
+        "peak RSS MB",
+    ]  # fmt: skip
     body = [
         [
             row["method"],
@@ -541,12 +621,14 @@ def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
             f"{row['seconds']:.2f}",
             " / ".join(f"{value:.2f}" for value in row["all_seconds"]),
             f"{row['ratio']:.2f}×" if row["ratio"] is not None else "",
+            f"{row['cpu']:.2f}",
+            f"{row['cpu_ratio']:.2f}×" if row["cpu_ratio"] is not None else "",
             str(row["peak_rss_mb"]),
         ]
         for row in rows
     ]
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|"]
+        lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
         lines += [
             "| " + " | ".join(cell.replace("\\", "\\\\") for cell in row) + " |" for row in body
         ]
