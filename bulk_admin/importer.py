@@ -91,6 +91,10 @@ class ImportOptions:
     empty_cells: Mapping[str, Callable[[], Any]] | None = None
     """``{field name: function}`` giving the value of an empty cell of that field, in place
     of the field's own rule (NULL, ``""`` or the model default)."""
+    scope: Any = None
+    """A queryset of the existing rows ``skip`` and ``update`` may match (the admin's
+    ``get_queryset(request)``); a row whose key belongs to a row outside it is invalid.
+    None: the whole table."""
     header_hook: Callable[[list[str]], Mapping[str, Any]] | None = None
     """Function called with the file's header once it is read; the options it returns
     replace these for the rest of the import (a mapping and keys that depend on which
@@ -128,8 +132,11 @@ class Importer:
         *,
         name: str | None = None,
         progress: ProgressCallback | None = None,
+        send_signal: bool = True,
     ):
         self.model = get_model(model)
+        # False when the caller sends import_finished itself, after its own transaction.
+        self.send_signal = send_signal
         self.file = file
         self.name = name
         self.options = options or ImportOptions()
@@ -217,7 +224,7 @@ class Importer:
             errors_truncated=state.truncated,
             timings={"total": total, "read": state.read_time, "write": state.write_time},
         )
-        if committed:
+        if committed and self.send_signal:
             signals.import_finished.send(sender=self.model, result=result, using=self.using)
         return result
 
@@ -259,6 +266,7 @@ class Importer:
             batch_size=options.batch_size or conf.BATCH_SIZE,
             skip_invalid=options.skip_invalid,
             stream=stream,
+            scope=options.scope,
         )
         state = _RunState(source.info, max_errors=self._max_errors())
         try:

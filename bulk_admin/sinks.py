@@ -35,7 +35,7 @@ from django.core.management.color import no_style
 from django.db import connections, models
 
 from bulk_admin.conversion import Chunk, ConvertedRow, Plan
-from bulk_admin.keys import Key, KeyChecker, key_error
+from bulk_admin.keys import Key, KeyChecker, key_error, scope_error
 from bulk_admin.results import RowError
 
 ROW_COLUMN = "bulk_admin_row"
@@ -57,8 +57,11 @@ class Sink:
         batch_size: int,
         skip_invalid: bool = False,
         stream: bool = False,
+        scope: Any = None,
     ):
         self.plan = plan
+        # The queryset of rows a skip or update may match (None: the whole table).
+        self.scope = scope
         self.stream = stream
         self.model = plan.model
         self.keys = keys
@@ -108,7 +111,7 @@ class BulkCreateSink(Sink):
     method = "bulk_create"
 
     def begin(self) -> None:
-        self.checker = KeyChecker(self.plan, self.keys, self.policy, self.using)
+        self.checker = KeyChecker(self.plan, self.keys, self.policy, self.using, scope=self.scope)
         self.attnames = self.plan.attnames
         self.update_fields = self._update_fields()
 
@@ -394,6 +397,8 @@ class CopySink(Sink):
             return []
         errors: list[RowError] = []
         with self.connection.cursor() as cursor:
+            if self.scope is not None and self.policy != "error":
+                errors = self._out_of_scope(cursor)
             if self.policy == "skip":
                 for key in self.keys:
                     cursor.execute(
@@ -432,6 +437,32 @@ class CopySink(Sink):
                 )
                 self.created = null_keys + cursor.fetchone()[0]
                 self.updated = self.staged_rows - self.created
+        return errors
+
+    def _out_of_scope(self, cursor: Any) -> list[RowError]:
+        """Take out the staged rows whose key belongs to a row outside the scope."""
+        errors: list[RowError] = []
+        row = _quote(self.connection, ROW_COLUMN)
+        pk = _quote_column(self.connection, self.model._meta.pk)
+        # SQL Django compiles from the admin's queryset; its values stay parameters.
+        scope_sql, params = self.scope.values("pk").query.sql_with_params()
+        for key in self.keys[:1] if self.policy == "update" else self.keys:
+            cursor.execute(
+                "DELETE FROM %s s USING %s t WHERE %s AND t.%s NOT IN (%s) RETURNING s.%s, %s"
+                % (
+                    self.stage,
+                    self.table,
+                    self._match(key, "s", "t"),
+                    pk,
+                    scope_sql,
+                    row,
+                    self._key_columns(key, "s"),
+                ),
+                params,
+            )
+            for found in cursor.fetchall():
+                errors.append(scope_error(key, found[1:], found[0]))
+        self.staged_rows -= len(errors)
         return errors
 
     def _taken_key_errors(self, cursor: Any) -> list[RowError]:
