@@ -24,6 +24,7 @@ worker stopped") when looked at, and by ``manage.py bulk_import_reap``. The cach
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import decimal
 import logging
@@ -32,7 +33,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-import dataclasses
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
