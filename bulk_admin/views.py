@@ -644,9 +644,9 @@ class RejectsView(BulkImportView):
 
     def get(self, request: HttpRequest, job_id: Any, fmt: str) -> StreamingHttpResponse:
         job = self.get_job(job_id)
+        if not job.file or not job.file.storage.exists(job.file.name):
+            raise Http404(_("The uploaded file is no longer stored."))
         if fmt == "original":
-            if not job.file:
-                raise Http404(_("The file is no longer stored."))
             extension = "xlsx" if job.format == "xlsx" else "csv"
             return FileResponse(
                 job.file.open("rb"),
@@ -710,13 +710,46 @@ def _csv_lines(header: list[Any], rows: Iterator[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # A BOM so that Excel opens the UTF-8 file with its accents intact.
-    writer.writerow(header)
+    writer.writerow([neutralise(cell) for cell in header])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([neutralise(cell) for cell in row])
         yield buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(cell: Any) -> Any:
+    """Return a CSV cell that no spreadsheet runs as a formula (OWASP CSV injection).
+
+    Text starting with ``= + - @``, a tab or a line break gets a leading apostrophe,
+    which spreadsheets show as text; numbers, dates and other values pass unchanged.
+    """
+    if cell is None:
+        return ""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def _xlsx_cells(sheet: Any, row: list[Any]) -> list[Any]:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cells = []
+    for value in row:
+        if isinstance(value, str):
+            # Control characters XML cannot carry become spaces; the cell stays text, so a
+            # leading "=" is shown, never evaluated.
+            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub(" ", value))
+            cell.data_type = "s"
+        else:
+            cell = WriteOnlyCell(sheet, value=value)
+        cells.append(cell)
+    return cells
 
 
 def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) -> FileResponse:
@@ -724,9 +757,9 @@ def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) 
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Rejected rows")[:31])
-    sheet.append(header)
+    sheet.append(_xlsx_cells(sheet, header))
     for row in rows:
-        sheet.append(row)
+        sheet.append(_xlsx_cells(sheet, row))
     output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     workbook.save(output)
     output.seek(0)
