@@ -10,25 +10,48 @@ import io
 import openpyxl
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.core.cache.backends.base import BaseCache
 from django.core.management import call_command
 from django.utils import timezone
 
 from bulk_admin import jobs, signals, tasks
 from bulk_admin.models import ImportJob
-from tests.testapp.models import Author, Book
-from tests.test_views import GOOD_ROWS, HEADER, csv_upload, start, upload, url, validate
+from tests.test_views import GOOD_ROWS, HEADER, start, url, validate
+from tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db
 
-# Reuse test_views' fixtures.
-from tests.test_views import media, staff, staff_client  # noqa: E402, F401
 
 THREE = [
     ["9780000000011", "One", "Ursula K. Le Guin", "1.00", "2001-01-01", "yes"],
     ["9780000000012", "Two", "Ursula K. Le Guin", "2.00", "2001-01-01", "yes"],
     ["9780000000013", "Three", "Ursula K. Le Guin", "3.00", "2001-01-01", "yes"],
 ]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """A staff user with add and change permission on books."""
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp",
+            codename__in=["add_book", "change_book", "view_book"],
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture
