@@ -644,7 +644,7 @@ class RejectsView(BulkImportView):
 
     def get(self, request: HttpRequest, job_id: Any, fmt: str) -> StreamingHttpResponse:
         job = self.get_job(job_id)
-        if not job.file or not job.file.storage.exists(job.file.name):
+        if not job.file.name or not job.file.storage.exists(job.file.name):
             raise Http404(_("The uploaded file is no longer stored."))
         if fmt == "original":
             extension = "xlsx" if job.format == "xlsx" else "csv"

@@ -352,7 +352,7 @@ def test_rows_outside_get_queryset_are_never_matched(
     assert Book.objects.count() == 3
 
 
-# --- downloads -------------------------------------------------------------------------------------
+# --- downloads ---------------------------------------------------------------------------------
 
 
 HOSTILE = [
