@@ -330,7 +330,15 @@ def reap_stale(queryset: models.QuerySet[ImportJob] | None = None) -> int:
 
 def reap_if_stale(job: ImportJob) -> bool:
     """Fail ``job`` if its worker stopped; refresh it and return True if it did."""
-    if job.status not in RUNNING or not reap_stale(ImportJob.objects.filter(pk=job.pk)):
+    if job.status not in RUNNING or not job.claim:
+        return False
+    if job.heartbeat_at is not None and job.heartbeat_at >= _stale_before():
+        return False  # alive: no write (on SQLite it would wait for the worker's lock)
+    try:
+        if not reap_stale(ImportJob.objects.filter(pk=job.pk)):
+            return False
+    except DatabaseError:  # SQLite while a worker writes: look again on the next poll
+        logger.warning("bulk_admin: could not reap job %s", job.pk, exc_info=True)
         return False
     job.refresh_from_db()
     return True
@@ -457,6 +465,7 @@ class Heartbeat:
         self.cancelled = threading.Event()
         self.gone = threading.Event()
         self._stop = threading.Event()
+        self._held = threading.Event()
         self._last_cache = 0.0
         self._thread = threading.Thread(
             target=self._run, name="bulk_admin-heartbeat-%s" % job_id, daemon=True
@@ -468,6 +477,10 @@ class Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def hold(self) -> None:
+        """Stop writing heartbeats on the row (the cache still gets the progress)."""
+        self._held.set()
 
     def report(self, progress: Progress) -> None:
         """The importer's progress callback: remember, publish to the cache, honour cancel."""
@@ -501,6 +514,8 @@ class Heartbeat:
     def _run(self) -> None:
         try:
             while not self._stop.wait(conf.HEARTBEAT_INTERVAL):
+                if self._held.is_set():
+                    continue
                 try:
                     self.beat()
                 except DatabaseError:
@@ -547,7 +562,7 @@ def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat)
         options = build_options(job, dry_run=not commit)
         target = options.database or router.db_for_write(model)
         # One transaction for the rows and the job's status when both live in one database.
-        together = router.db_for_write(ImportJob) == target
+        together = commit and router.db_for_write(ImportJob) == target
         with job.file.open("rb") as file:
             importer = Importer(
                 model,
@@ -560,11 +575,16 @@ def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat)
             if not commit:
                 options.chunk_hooks = [*options.chunk_hooks, _sampler(importer, sample)]
             if together:
+                if connections[target].vendor == "sqlite":
+                    # SQLite has one writer: a heartbeat committed meanwhile would void
+                    # this transaction's snapshot. Beat again once it is over.
+                    heartbeat.hold()
                 with transaction.atomic(using=target):
                     result = importer.run()
                     _store_result(job, token, result, commit=commit, sample=sample)
             else:
-                # The rows commit first; a cancel arriving after that is too late.
+                # A check writes nothing; an import into another database than the job's
+                # commits its rows first: a cancel arriving after that is too late.
                 result = importer.run()
                 _store_result(
                     job, token, result, commit=commit, sample=sample, written=result.committed

@@ -435,7 +435,8 @@ class CopySink(Sink):
                         "match": self._match(key, "s", "t"),
                     }
                 )
-                self.created = null_keys + cursor.fetchone()[0]
+                self._keyed_created = cursor.fetchone()[0]
+                self.created = null_keys + self._keyed_created
                 self.updated = self.staged_rows - self.created
         return errors
 
@@ -508,12 +509,18 @@ class CopySink(Sink):
                     [sorted(self.invalid_rows)],
                 )
             if self.policy != "update":
-                # Rows sorted by the key go into the key's index much faster than in file order.
+                # Rows sorted by the key go into the key's index much faster than in file
+                # order, and two imports at once take the keys' locks in the same order.
                 conflict = " ON CONFLICT DO NOTHING" if self.policy == "skip" else ""
                 cursor.execute(
                     "INSERT INTO %s (%s) SELECT %s FROM %s s ORDER BY %s%s"
                     % (self.table, columns, selected, self.stage, order, conflict)
                 )
+                if self.policy == "skip":
+                    # The database's answer, not the count made before: an import running
+                    # at the same time may have created some of these keys since.
+                    self.skipped += self.created - cursor.rowcount
+                    self.created = cursor.rowcount
                 return
             targets = ", ".join(_quote_column(self.connection, field) for field in key.fields)
             update_columns = [
@@ -529,11 +536,14 @@ class CopySink(Sink):
                 action = "DO NOTHING"
             # The last occurrence of a key in the file wins; one statement may not touch a
             # row twice.
+            # RETURNING tells a created row (xmax = 0) from an updated one: the counts are
+            # the database's answer, true even while another import runs.
             cursor.execute(
-                "INSERT INTO %(table)s (%(columns)s) SELECT %(selected)s FROM ("
+                "WITH moved AS (INSERT INTO %(table)s (%(columns)s) SELECT %(selected)s FROM ("
                 "SELECT DISTINCT ON (%(order)s) * FROM %(stage)s s WHERE %(not_null)s "
                 "ORDER BY %(order)s, s.%(row)s DESC) s ORDER BY %(order)s "
-                "ON CONFLICT (%(targets)s) %(action)s"
+                "ON CONFLICT (%(targets)s) %(action)s RETURNING (xmax = 0) AS created) "
+                "SELECT count(*) FILTER (WHERE created), count(*) FROM moved"
                 % {
                     "table": self.table,
                     "columns": columns,
@@ -546,6 +556,11 @@ class CopySink(Sink):
                     "action": action,
                 }
             )
+            created, moved = cursor.fetchone()
+            null_keys = self.created - self._keyed_created
+            self.created = created + null_keys
+            # Rows repeating a key in the file count as updates of the row written once.
+            self.updated = self.staged_rows - len(self.invalid_rows) - self.created
             # Rows without a key are created. An auto-incremented primary key left empty is
             # numbered by the database, past the explicit ids just written.
             new_columns = [
