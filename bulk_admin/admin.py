@@ -318,7 +318,14 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "duration",
     ]
     # No date_hierarchy: on MySQL it needs the server's time zone tables.
-    list_filter = ["content_type", "status", "created_by", "method", "created_at"]
+    # Only the users whose imports this user sees: never a list of every account.
+    list_filter = [
+        "content_type",
+        "status",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "method",
+        "created_at",
+    ]
     search_fields = ["original_name", "message"]
     readonly_fields = [
         "id",

@@ -22,7 +22,15 @@ from itertools import islice
 from typing import IO, Any
 
 from django.apps import apps
-from django.db import DatabaseError, connections, models, router, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.utils.translation import gettext as _
 
 from bulk_admin import signals
@@ -272,7 +280,9 @@ class Importer:
         try:
             committed = self._run(source, plan, sink, state, started)
         except DatabaseError as exc:
-            if stream:
+            if stream and isinstance(exc, (DataError, IntegrityError)) and not state.committing:
+                # A value or key the database refused: the staged run reports the row. A
+                # lost connection or a failed COMMIT is no reason to import again.
                 raise _StreamFallback from exc
             raise DatabaseRejected(
                 _("The database refused the import, so nothing was written: %(error)s")
@@ -323,6 +333,7 @@ class Importer:
                 self._report(state, "writing", started)
                 sink.commit()
                 committed = True
+                state.committing = True  # what fails from here on is the COMMIT
             else:
                 transaction.set_rollback(True, using=self.using)
                 committed = False
@@ -363,6 +374,7 @@ class _RunState:
     read_time: float = 0.0
     write_time: float = 0.0
     truncated: bool = False
+    committing: bool = False
     errors: list[RowError] = field(default_factory=list)
 
     def add_errors(self, errors: list[RowError], invalid: int) -> None:

@@ -171,6 +171,19 @@ def load_scope(model: type[models.Model], text: str | None) -> Any:
     return queryset
 
 
+def preview_token(job: ImportJob) -> str:
+    """Return a token naming the job's latest check (its mapping, options and end time)."""
+    import hashlib
+    import json
+
+    data = json.dumps(
+        [job.mapping, job.options, job.finished_at.isoformat() if job.finished_at else ""],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
 def job_options(job: ImportJob) -> JobOptions:
     """Return the typed options of ``job``."""
     return JobOptions.from_json(job.options or {})

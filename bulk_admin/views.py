@@ -292,27 +292,37 @@ class UploadView(BulkImportView):
 
 
 def _inspect(job: ImportJob) -> tuple[list[str], list[list[str]], dict[str, Any]]:
-    """Read the header and a few rows of the job's file."""
+    """Read the header and a few rows of the job's file, in bounded memory.
+
+    A workbook is read with openpyxl's streaming reader here: python-calamine, faster for
+    the whole file (the task's job), loads the whole sheet before giving its first row.
+    """
     from bulk_admin.conversion import display_value
+    from bulk_admin.sources import XlsxSource
 
     options = jobs.job_options(job)
-    with (
-        job.file.open("rb") as file,
-        open_source(
-            file,
-            name=job.original_name,
-            format=job.format,
-            encoding=options.encoding,
-            delimiter=options.delimiter,
-            sheet=options.sheet,
-        ) as source,
-    ):
-        samples = []
-        for _number, cells in source.rows():
-            samples.append([display_value(cell) or "" for cell in cells])
-            if len(samples) >= SAMPLE_VALUES:
-                break
-        return source.headers, samples, source.info.detected()
+    with job.file.open("rb") as file:
+        source = (
+            XlsxSource(file, sheet=options.sheet, reader="openpyxl")
+            if job.format == "xlsx"
+            else open_source(
+                file,
+                name=job.original_name,
+                format=job.format,
+                encoding=options.encoding,
+                delimiter=options.delimiter,
+                sheet=options.sheet,
+            )
+        )
+        with source:
+            if not source.headers:
+                raise BulkAdminError(_("The file has no header row: its first row is empty."))
+            samples = []
+            for _number, cells in source.rows():
+                samples.append([display_value(cell) or "" for cell in cells])
+                if len(samples) >= SAMPLE_VALUES:
+                    break
+            return source.headers, samples, source.info.detected()
 
 
 # --- 2. mapping --------------------------------------------------------------------------
@@ -505,7 +515,9 @@ class PreviewView(BulkImportView):
             if redirect is not None:
                 return redirect
             return HttpResponseRedirect(self.url("mapping", job))
-        return self.render(self.context(job, CommitForm()))
+        return self.render(
+            self.context(job, CommitForm(initial={"preview": jobs.preview_token(job)}))
+        )
 
     def context(self, job: ImportJob, form: CommitForm) -> dict[str, Any]:
         paginator = Paginator(job.errors.order_by("row", "id"), ERRORS_PER_PAGE)
@@ -567,6 +579,15 @@ class CommitView(BulkImportView):
         if job.status != ImportJob.Status.VALIDATED:
             # A second click, or a stale page: show where the job is instead of importing twice.
             return self.redirect_for(job) or HttpResponseRedirect(self.url("progress", job))
+        token = form.cleaned_data.get("preview") if form.is_valid() else ""
+        if token and token != jobs.preview_token(job):
+            # Clicked in a tab showing an earlier check (the file was mapped again since).
+            self.model_admin.message_user(
+                request,
+                _("This preview was out of date; here is the current one. Nothing was written."),
+                level="warning",
+            )
+            return HttpResponseRedirect(self.url("preview", job))
         if job.invalid and not skip_invalid:
             self.model_admin.message_user(
                 request,

@@ -410,3 +410,76 @@ def test_cleanup_command_deletes_old_uploads(staff_client, settings, capsys):
     assert not storage.exists(old.file.name)
     assert storage.exists(new.file.name)
     assert ImportJob.objects.get(pk=old.pk).file.name == ""
+
+
+# --- psycopg 3's streamed COPY ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_connection_never_reruns_the_streamed_copy(make_csv, authors):
+    """The connection dies mid-COPY: a clear error, no second run on a new connection."""
+    import threading
+
+    from django.db import connection, connections
+
+    from bulk_admin.exceptions import BulkAdminError
+    from bulk_admin.importer import import_file
+
+    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg":
+        pytest.skip("the streamed COPY needs psycopg 3")
+    rows = [["isbn", "title"], *[["s-%d" % n, "T"] for n in range(50)]]
+    reports = []
+
+    def kill_connection(progress):
+        reports.append(progress.rows)
+        if len(reports) == 2:
+            pid = connection.connection.info.backend_pid
+
+            def terminate():
+                try:
+                    with connections["default"].cursor() as cursor:
+                        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                finally:
+                    connections.close_all()
+
+            thread = threading.Thread(target=terminate)
+            thread.start()
+            thread.join()
+
+    try:
+        with pytest.raises(BulkAdminError):
+            import_file(Book, make_csv(rows), chunk_size=5, progress=kill_connection)
+    finally:
+        connection.close()
+    assert reports == list(range(5, 55, 5))  # read once: no second run from the start
+    assert Book.objects.count() == 0
+
+
+# --- smaller points ---------------------------------------------------------------------------
+
+
+def test_a_commit_from_a_stale_preview_is_refused(staff_client, authors):
+    job = validate(staff_client, start(staff_client, [HEADER, *THREE]))
+    old_token = staff_client.get(url("preview", job)).context_data["form"]["preview"].value()
+    # Another tab maps the file again (the notes column, say) and checks it.
+    validate(
+        staff_client, job, mapping={h: "" for h in HEADER} | {"ISBN": "isbn", "Title": "title"}
+    )
+    response = staff_client.post(url("commit", job), {"preview": old_token})
+    assert response.status_code == 302 and response["Location"] == url("preview", job)
+    assert Book.objects.count() == 0
+    token = staff_client.get(url("preview", job)).context_data["form"]["preview"].value()
+    staff_client.post(url("commit", job), {"preview": token})
+    assert Book.objects.count() == 3
+
+
+def test_the_history_user_filter_lists_only_visible_users(client, staff, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    django_user_model.objects.create_user("bystander", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_importjob"))
+    client.force_login(staff)
+    start(client, [HEADER, *THREE])
+    response = client.get("/admin/bulk_admin/importjob/")
+    assert response.status_code == 200
+    assert "bystander" not in response.content.decode()
