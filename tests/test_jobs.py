@@ -463,7 +463,7 @@ def test_a_commit_from_a_stale_preview_is_refused(staff_client, authors):
     old_token = staff_client.get(url("preview", job)).context_data["form"]["preview"].value()
     # Another tab maps the file again (the notes column, say) and checks it.
     validate(
-        staff_client, job, mapping={h: "" for h in HEADER} | {"ISBN": "isbn", "Title": "title"}
+        staff_client, job, mapping=dict.fromkeys(HEADER, "") | {"ISBN": "isbn", "Title": "title"}
     )
     response = staff_client.post(url("commit", job), {"preview": old_token})
     assert response.status_code == 302 and response["Location"] == url("preview", job)
