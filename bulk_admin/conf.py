@@ -89,9 +89,9 @@ class Settings:
         return float(self._get("HEARTBEAT_TIMEOUT", 120.0))
 
     @property
-    def UPLOAD_RETENTION_DAYS(self) -> float:
+    def UPLOAD_RETENTION_DAYS(self) -> int:
         """Days an upload is kept after its job was created (0 = for ever)."""
-        return float(self._get("UPLOAD_RETENTION_DAYS", 30))
+        return int(self._get("UPLOAD_RETENTION_DAYS", 30))
 
     @property
     def XLSX_MAX_CALAMINE_CELLS(self) -> int:
