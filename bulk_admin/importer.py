@@ -100,6 +100,11 @@ class ImportOptions:
     """``{field name: function}`` giving the value of an empty cell of that field, in place
     of the field's own rule (NULL, ``""`` or the model default)."""
     scope: Any = None
+    row_permission: Callable[[list[Any]], set[Any]] | None = None
+    """A function given existing rows that ``skip`` or ``update`` matched (model instances,
+    in batches); it returns the primary keys of those the user may not change, whose file rows
+    become invalid (the admin's per-object ``has_change_permission``). Costs one query per
+    batch of matched rows plus the function's own work per row."""
     """A queryset of the existing rows ``skip`` and ``update`` may match (the admin's
     ``get_queryset(request)``); a row whose key belongs to a row outside it is invalid.
     None: the whole table."""
@@ -278,6 +283,7 @@ class Importer:
             skip_invalid=options.skip_invalid,
             stream=stream,
             scope=options.scope,
+            row_permission=options.row_permission,
         )
         state = _RunState(source.info, max_errors=self._max_errors())
         try:

@@ -447,6 +447,8 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         scope=load_scope(model, stored.scope),
     )
     model_admin = get_model_admin(job)
+    if model_admin is not None and stored.on_conflict != "error":
+        options.row_permission = _row_permission(job, model_admin)
     if model_admin is not None and hasattr(model_admin, "get_bulk_import_hooks"):
         resource = import_string(stored.resource) if stored.resource else None
         hooks = model_admin.get_bulk_import_hooks(resource)
@@ -454,6 +456,30 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         options.empty_cells = hooks.get("empty_cells") or None
         options.chunk_hooks = list(hooks.get("chunk_hooks") or ())
     return options
+
+
+def _row_permission(job: ImportJob, model_admin: Any) -> Callable[[list[Any]], set[Any]] | None:
+    """Return the per-row check of an admin that overrides ``has_change_permission``.
+
+    Without an override the check is set-based (the model permission, checked in the
+    request, and ``get_queryset``). With one, each matched row is passed to it, with a
+    request rebuilt for the job's user (``request.user`` only: no session, no headers).
+    """
+    from django.contrib.admin import ModelAdmin
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    method = model_admin.has_change_permission
+    if getattr(method, "__func__", None) is ModelAdmin.has_change_permission:
+        return None
+    request = HttpRequest()
+    request.method = "POST"
+    request.user = job.created_by or AnonymousUser()
+
+    def refused(objects: list[Any]) -> set[Any]:
+        return {obj.pk for obj in objects if not model_admin.has_change_permission(request, obj)}
+
+    return refused
 
 
 class _Gone(Exception):

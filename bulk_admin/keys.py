@@ -146,8 +146,19 @@ class KeyChecker:
     the file are remembered (memory grows with the number of distinct keys).
     """
 
-    def __init__(self, plan: Plan, keys: list[Key], policy: str, using: str, *, scope: Any = None):
+    def __init__(
+        self,
+        plan: Plan,
+        keys: list[Key],
+        policy: str,
+        using: str,
+        *,
+        scope: Any = None,
+        row_permission: Any = None,
+    ):
         self.plan = plan
+        # Returns the primary keys of matched rows the user may not change.
+        self.row_permission = row_permission if policy != "error" else None
         # Rows a skip or update may match; a key of a row outside it is an error.
         self.scope = scope if policy != "error" else None
         self.policy = policy
@@ -170,6 +181,11 @@ class KeyChecker:
                 found - self._existing(key, chunk.rows, self.scope) if found else set()
                 for key, found in zip(self.keys, existing, strict=True)
             ]
+        if self.row_permission is not None:
+            for index, key in enumerate(self.keys):
+                matched = existing[index] - outside[index]
+                if matched:
+                    outside[index] |= self._denied(key, matched)
         creates: list[ConvertedRow] = []
         updates: list[ConvertedRow] = []
         for row in chunk.rows:
@@ -235,6 +251,29 @@ class KeyChecker:
             folded = {_fold(value) for value in found}
             return {value for value in values if value in found or _fold(value) in folded}
         return found & values
+
+    def _denied(self, key: Key, values: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        """Return the keys among ``values`` whose existing row the user may not change."""
+        assert self.row_permission is not None
+        fold = _fold if self.fold else (lambda value: value)
+        wanted = {fold(value): value for value in values}
+        manager = self.plan.model._base_manager.db_manager(self.using)
+        attnames = key.attnames
+        ordered = sorted({value[0] for value in values}, key=str)
+        denied: set[tuple[Any, ...]] = set()
+        for start in range(0, len(ordered), _LOOKUP_BATCH):
+            objects = [
+                obj
+                for obj in manager.filter(
+                    **{attnames[0] + "__in": ordered[start : start + _LOOKUP_BATCH]}
+                )
+                if fold(tuple(getattr(obj, name) for name in attnames)) in wanted
+            ]
+            refused = set(self.row_permission(objects)) if objects else set()
+            for obj in objects:
+                if obj.pk in refused:
+                    denied.add(wanted[fold(tuple(getattr(obj, name) for name in attnames))])
+        return denied
 
     def _error(self, key: Key, value: tuple[Any, ...], row: int, first: int | None) -> RowError:
         return key_error(self.plan.model, key, value, row, first)

@@ -39,6 +39,7 @@ from bulk_admin.keys import Key, KeyChecker, key_error, scope_error
 from bulk_admin.results import RowError
 
 ROW_COLUMN = "bulk_admin_row"
+_PERMISSION_BATCH = 1000
 _AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
@@ -58,8 +59,10 @@ class Sink:
         skip_invalid: bool = False,
         stream: bool = False,
         scope: Any = None,
+        row_permission: Any = None,
     ):
         self.plan = plan
+        self.row_permission = row_permission
         # The queryset of rows a skip or update may match (None: the whole table).
         self.scope = scope
         self.stream = stream
@@ -111,7 +114,14 @@ class BulkCreateSink(Sink):
     method = "bulk_create"
 
     def begin(self) -> None:
-        self.checker = KeyChecker(self.plan, self.keys, self.policy, self.using, scope=self.scope)
+        self.checker = KeyChecker(
+            self.plan,
+            self.keys,
+            self.policy,
+            self.using,
+            scope=self.scope,
+            row_permission=self.row_permission,
+        )
         self.attnames = self.plan.attnames
         self.update_fields = self._update_fields()
 
@@ -397,7 +407,9 @@ class CopySink(Sink):
             return []
         errors: list[RowError] = []
         with self.connection.cursor() as cursor:
-            if self.scope is not None and self.policy != "error":
+            if self.policy != "error" and (
+                self.scope is not None or self.row_permission is not None
+            ):
                 errors = self._out_of_scope(cursor)
             if self.policy == "skip":
                 for key in self.keys:
@@ -441,30 +453,56 @@ class CopySink(Sink):
         return errors
 
     def _out_of_scope(self, cursor: Any) -> list[RowError]:
-        """Take out the staged rows whose key belongs to a row outside the scope."""
+        """Take out the staged rows whose key belongs to a row the user may not change."""
         errors: list[RowError] = []
         row = _quote(self.connection, ROW_COLUMN)
         pk = _quote_column(self.connection, self.model._meta.pk)
-        # SQL Django compiles from the admin's queryset; its values stay parameters.
-        scope_sql, params = self.scope.values("pk").query.sql_with_params()
-        for key in self.keys[:1] if self.policy == "update" else self.keys:
-            cursor.execute(
-                "DELETE FROM %s s USING %s t WHERE %s AND t.%s NOT IN (%s) RETURNING s.%s, %s"
-                % (
-                    self.stage,
-                    self.table,
-                    self._match(key, "s", "t"),
-                    pk,
-                    scope_sql,
-                    row,
-                    self._key_columns(key, "s"),
-                ),
-                params,
-            )
-            for found in cursor.fetchall():
-                errors.append(scope_error(key, found[1:], found[0]))
+        keys = self.keys[:1] if self.policy == "update" else self.keys
+        # Either SQL Django compiles from the admin's queryset (its values stay parameters)
+        # or a list of primary keys the admin's has_change_permission refused.
+        conditions: list[tuple[str, Any]] = []
+        if self.scope is not None:
+            scope_sql, params = self.scope.values("pk").query.sql_with_params()
+            conditions.append(("t.%s NOT IN (%s)" % (pk, scope_sql), params))
+        if self.row_permission is not None:
+            denied = self._denied_rows(cursor, keys, pk)
+            if denied:
+                conditions.append(("t.%s = ANY(%%s)" % pk, [denied]))
+        for condition, params in conditions:
+            for key in keys:
+                cursor.execute(
+                    "DELETE FROM %s s USING %s t WHERE %s AND %s RETURNING s.%s, %s"
+                    % (
+                        self.stage,
+                        self.table,
+                        self._match(key, "s", "t"),
+                        condition,
+                        row,
+                        self._key_columns(key, "s"),
+                    ),
+                    params,
+                )
+                for found in cursor.fetchall():
+                    errors.append(scope_error(key, found[1:], found[0]))
         self.staged_rows -= len(errors)
         return errors
+
+    def _denied_rows(self, cursor: Any, keys: list[Key], pk: str) -> list[Any]:
+        assert self.row_permission is not None
+        matched: set[Any] = set()
+        for key in keys:
+            cursor.execute(
+                "SELECT DISTINCT t.%s FROM %s s JOIN %s t ON %s"
+                % (pk, self.stage, self.table, self._match(key, "s", "t"))
+            )
+            matched.update(found[0] for found in cursor.fetchall())
+        ordered = sorted(matched)
+        manager = self.model._base_manager.db_manager(self.using)
+        denied: set[Any] = set()
+        for start in range(0, len(ordered), _PERMISSION_BATCH):
+            batch = list(manager.filter(pk__in=ordered[start : start + _PERMISSION_BATCH]))
+            denied.update(self.row_permission(batch))
+        return sorted(denied)
 
     def _taken_key_errors(self, cursor: Any) -> list[RowError]:
         errors: list[RowError] = []

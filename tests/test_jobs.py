@@ -483,3 +483,31 @@ def test_the_history_user_filter_lists_only_visible_users(client, staff, django_
     response = client.get("/admin/bulk_admin/importjob/")
     assert response.status_code == 200
     assert "bystander" not in response.content.decode()
+
+
+@pytest.mark.parametrize("policy", ["update", "skip"])
+def test_an_overridden_has_change_permission_is_asked_per_row(
+    staff_client, book_admin, monkeypatch, authors, policy
+):
+    locked = Book.objects.create(isbn="9780000000011", title="Locked", price=99)
+    mine = Book.objects.create(isbn="9780000000012", title="Mine old", price=1)
+    asked = []
+
+    def has_change_permission(request, obj=None):
+        if obj is not None:
+            asked.append(obj.pk)
+            return obj.title != "Locked"
+        return True
+
+    monkeypatch.setattr(book_admin, "has_change_permission", has_change_permission)
+    job = validate(staff_client, start(staff_client, [HEADER, *THREE], on_conflict=policy))
+    assert job.invalid == 1, job.message
+    assert "may not change" in job.errors.get(row=2).message
+    staff_client.post(url("commit", job), {"skip_invalid": "on"})
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.message
+    locked.refresh_from_db()
+    mine.refresh_from_db()
+    assert (locked.title, locked.price) == ("Locked", 99)
+    assert mine.title == ("Two" if policy == "update" else "Mine old")
+    assert set(asked) - {None} == {locked.pk, mine.pk}  # None: the change form's fields
