@@ -196,3 +196,5 @@ class CommitForm(forms.Form):
         label=_("Write the valid rows only, and leave out the invalid ones"),
         required=False,
     )
+    preview = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    """Which check of the job the preview showed: a commit from a stale tab is refused."""
