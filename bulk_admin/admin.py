@@ -98,6 +98,7 @@ class BulkImportMixin(_AdminBase):
             ("status", "status/", views.StatusView),
             ("preview", "preview/", views.PreviewView),
             ("commit", "commit/", views.CommitView),
+            ("recheck", "recheck/", views.RecheckView),
             ("cancel", "cancel/", views.CancelView),
             ("result", "result/", views.ResultView),
             ("rejects", "rejects.<str:fmt>", views.RejectsView),

@@ -51,6 +51,7 @@ from bulk_admin.conversion import Chunk, display_value
 from bulk_admin.exceptions import BulkAdminError, ImportCancelled, OptionError
 from bulk_admin.importer import Importer, ImportOptions, Progress
 from bulk_admin.models import ImportJob, ImportJobError
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import ImportResult, format_summary
 
 logger = logging.getLogger("bulk_admin")
@@ -91,6 +92,9 @@ class JobOptions:
     """The admin's ``get_queryset(request)`` when it filters rows: a signed, pickled query."""
     samples: tuple[tuple[str, ...], ...] = ()
     """The first values of each column, shown on the mapping page."""
+    reading: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """The user's reading options (null markers, formats, separators, words): the data of
+    :class:`~bulk_admin.reading.ReadingOptions`."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,6 +104,7 @@ class JobOptions:
         data["samples"] = [list(row) for row in self.samples]
         data["aliases"] = dict(self.aliases)
         data["fk_lookups"] = dict(self.fk_lookups)
+        data["reading"] = dict(self.reading)
         return data
 
     @classmethod
@@ -123,6 +128,7 @@ class JobOptions:
                 sheet=str(options.sheet) if options.sheet else None,
                 skip_invalid=bool(options.skip_invalid),
                 samples=tuple(tuple(str(c) for c in row) for row in options.samples),
+                reading=ReadingOptions.from_dict(options.reading).as_dict(),
             )
         except (TypeError, ValueError) as exc:
             raise OptionError(
@@ -445,6 +451,7 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         fk_lookups=dict(stored.fk_lookups),
         max_errors=conf.MAX_STORED_ERRORS,
         scope=load_scope(model, stored.scope),
+        **_reading_fields(stored.reading),
     )
     model_admin = get_model_admin(job)
     if model_admin is not None and stored.on_conflict != "error":
@@ -456,6 +463,20 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         options.empty_cells = hooks.get("empty_cells") or None
         options.chunk_hooks = list(hooks.get("chunk_hooks") or ())
     return options
+
+
+def _reading_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the ImportOptions fields of the stored reading options."""
+    reading = ReadingOptions.from_dict(data)
+    return {
+        "null_values": list(reading.null_values),
+        "date_formats": list(reading.date_formats),
+        "datetime_formats": list(reading.datetime_formats),
+        "decimal_separator": reading.decimal_separator,
+        "thousands_separator": reading.thousands_separator,
+        "true_values": list(reading.true_values),
+        "false_values": list(reading.false_values),
+    }
 
 
 def _row_permission(job: ImportJob, model_admin: Any) -> Callable[[list[Any]], set[Any]] | None:
@@ -760,7 +781,12 @@ def _store_result(
             "skipped": result.skipped,
             "invalid": result.invalid,
             "error_count": len(result.errors),
-            "detected": result.file.detected() if result.file else {},
+            "detected": {
+                **(result.file.detected() if result.file else {}),
+                # What the check proposes (bulk_admin.hints), offered on the preview.
+                "hints": [hint.as_dict() for hint in result.hints],
+                "reading": dict(result.reading),
+            },
             "finished_at": timezone.now(),
             "duration": result.duration,
             "progress": {},

@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -38,8 +39,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from bulk_admin import jobs
 from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.forms import CommitForm, MappingForm, UploadForm
+from bulk_admin.hints import Hint
 from bulk_admin.mapping import importable_fields, is_required, propose_mapping
 from bulk_admin.models import ImportJob
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.sinks import choose_sink
 from bulk_admin.sources import detect_format, open_source
 
@@ -246,6 +249,7 @@ class UploadView(BulkImportView):
             encoding=form.cleaned_data.get("encoding") or "auto",
             delimiter=form.cleaned_data.get("delimiter") or "auto",
             sheet=form.cleaned_data.get("sheet") or None,
+            reading=form.cleaned_data.get("reading") or {},
         )
         user = request.user
         if not user.is_authenticated:
@@ -554,7 +558,67 @@ class PreviewView(BulkImportView):
             "rejects_csv_url": self.url("rejects", job, fmt="csv"),
             "rejects_xlsx_url": self.url("rejects", job, fmt="xlsx"),
             "status_url": self.url("status", job),
+            "hints": list(enumerate((job.detected or {}).get("hints") or [])),
+            "reading": _reading_labels((job.detected or {}).get("reading") or {}),
+            "recheck_url": self.url("recheck", job),
         }
+
+
+class RecheckView(BulkImportView):
+    """Check the file again with a reading option the preview proposed (one click).
+
+    The option is looked up by its number among the job's own hints, never taken from the
+    request.
+    """
+
+    step = "preview"
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        job = self.get_job(job_id)
+        hints = (job.detected or {}).get("hints") or []
+        try:
+            chosen = hints[int(request.POST.get("hint", ""))]
+        except (ValueError, IndexError, TypeError):
+            self.model_admin.message_user(
+                request, _("That proposal is no longer on the preview."), messages.WARNING
+            )
+            return HttpResponseRedirect(self.url("preview", job))
+        try:
+            options = self.current_options(job)
+            hint = Hint(
+                option=chosen["option"],
+                value=chosen["value"],
+                cells=chosen["cells"],
+                columns=tuple(chosen["columns"]),
+                message=chosen["message"],
+            )
+            reading = hint.options(ReadingOptions.from_dict(options.reading))
+        except (BulkAdminError, KeyError, TypeError) as exc:
+            self.model_admin.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(self.url("preview", job))
+        if not jobs.start_validation(
+            job, replace(options, reading=reading.as_dict()), job.mapping
+        ):
+            return HttpResponseRedirect(self.url("preview", job))
+        return HttpResponseRedirect(self.url("progress", job))
+
+
+def _reading_labels(reading: Mapping[str, Any]) -> list[tuple[str, str]]:
+    labels = {
+        "null_values": _("Empty markers"),
+        "date_formats": _("Date formats"),
+        "datetime_formats": _("Date and time formats"),
+        "decimal_separator": _("Decimal separator"),
+        "thousands_separator": _("Thousands separator"),
+        "true_values": _("Words for true"),
+        "false_values": _("Words for false"),
+    }
+    shown = []
+    for name, value in reading.items():
+        text = ", ".join(value) if isinstance(value, list) else "“%s”" % value
+        shown.append((str(labels.get(name, name)), text))
+    return shown
 
 
 def _database_for(model: Any) -> str:
