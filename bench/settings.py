@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "import_export",
     "bench.books",
+    "bench.flights",
 ]
 
 DATABASES = {

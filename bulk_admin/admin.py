@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin
@@ -24,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from bulk_admin import views
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import BulkAdminError
+from bulk_admin.jobs import JobOptions, dump_scope
 from bulk_admin.keys import POLICIES
 from bulk_admin.mapping import importable_fields
 from bulk_admin.models import ImportJob
@@ -42,7 +45,18 @@ class BulkImportMixin(_AdminBase):
     change_list_template: ClassVar[str | None] = CHANGE_LIST_TEMPLATE
 
     bulk_import_fields: Sequence[str] | None = None
-    """Names of the fields a file may set; all concrete fields when None."""
+    """Names of the fields a file may set, narrowing those the admin's form lets the user edit.
+
+    With ``bulk_import_use_admin_fields = False`` these names are the importable fields,
+    whatever the admin's form says: the developer's deliberate choice.
+    """
+
+    bulk_import_use_admin_fields: bool = True
+    """Limit the importable fields to those this user may edit in the admin's forms.
+
+    The add form's editable fields (``get_fields``/``get_fieldsets``, ``exclude``, minus
+    ``get_readonly_fields`` and non-editable fields), and for updates the change form's too.
+    """
 
     bulk_import_exclude: Sequence[str] | None = None
     """Names of fields a file may never set."""
@@ -84,6 +98,7 @@ class BulkImportMixin(_AdminBase):
             ("status", "status/", views.StatusView),
             ("preview", "preview/", views.PreviewView),
             ("commit", "commit/", views.CommitView),
+            ("recheck", "recheck/", views.RecheckView),
             ("cancel", "cancel/", views.CancelView),
             ("result", "result/", views.ResultView),
             ("rejects", "rejects.<str:fmt>", views.RejectsView),
@@ -135,9 +150,37 @@ class BulkImportMixin(_AdminBase):
             return self.bulk_import_max_file_size
         return conf.MAX_FILE_SIZE
 
-    def get_bulk_import_fields(self, request: HttpRequest) -> dict[str, Any]:
-        """Return ``{name: field}`` of the fields a file may set."""
-        return importable_fields(self.model, self.bulk_import_fields, self.bulk_import_exclude)
+    def get_bulk_import_fields(
+        self, request: HttpRequest, *, update: bool = False
+    ) -> dict[str, Any]:
+        """Return ``{name: field}`` of the fields this user's file may set.
+
+        By default the fields the admin's add form lets the user edit; with ``update`` the
+        fields must also be editable on the change form (its hooks get an unsaved instance
+        as ``obj``), except unique fields, which only match rows and are never changed.
+        ``bulk_import_fields`` narrows the set, ``bulk_import_exclude`` removes from it.
+        """
+        fields = importable_fields(self.model, self.bulk_import_fields, self.bulk_import_exclude)
+        if not self.bulk_import_use_admin_fields:
+            return fields
+        allowed = self._admin_form_fields(request, None)
+        if update:
+            on_change = self._admin_form_fields(request, self.model())
+            allowed = {
+                name
+                for name in allowed
+                if name in on_change or fields.get(name) is not None and _is_key(fields[name])
+            }
+        return {name: field for name, field in fields.items() if name in allowed}
+
+    def _admin_form_fields(self, request: HttpRequest, obj: Any) -> set[str]:
+        # The form the admin would render for this user: it applies get_fieldsets,
+        # get_exclude, get_readonly_fields, editable=False and the change permission.
+        # Only the field names are used: a warning about a form field's rendering is not ours.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The default scheme will be changed")
+            form_class = self.get_form(request, obj, change=obj is not None)
+        return set(form_class.base_fields)
 
     def get_bulk_import_resource(self, request: HttpRequest | None) -> Any:
         """Return the django-import-export resource whose mapping drives the import, or None.
@@ -159,30 +202,37 @@ class BulkImportMixin(_AdminBase):
             kwargs = self.get_import_resource_kwargs(request)
         return resource_class(**kwargs)
 
-    def get_bulk_import_options(self, request: HttpRequest) -> dict[str, Any]:
-        """Return the import options stored with a new job (JSON-serialisable).
+    def get_bulk_import_options(
+        self, request: HttpRequest, *, on_conflict: str = "error"
+    ) -> JobOptions:
+        """Return the options of an import by this user with the ``on_conflict`` policy.
 
-        The job's steps (possibly in a worker process) use these, never form data. Raise
-        a BulkAdminError (shown on the upload page) when the import cannot be offered.
+        Called at upload and again at each step, in the request: the steps (possibly in a
+        worker process) use these, never form data or request hooks. Raise a BulkAdminError
+        (shown on the page) when the import cannot be offered.
         """
-        options: dict[str, Any] = {
-            "fields": list(self.get_bulk_import_fields(request)),
-            "aliases": dict(self.bulk_import_aliases or {}),
-            "fk_lookups": dict(self.bulk_import_fk_lookups or {}),
-            "keys": list(self.bulk_import_keys) if self.bulk_import_keys else None,
-            "batch_size": self.bulk_import_batch_size,
-            "resource": False,
-        }
+        update = on_conflict == "update"
+        options = JobOptions(
+            fields=tuple(self.get_bulk_import_fields(request, update=update)),
+            aliases=dict(self.bulk_import_aliases or {}),
+            fk_lookups=dict(self.bulk_import_fk_lookups or {}),
+            keys=tuple(self.bulk_import_keys) if self.bulk_import_keys else None,
+            batch_size=self.bulk_import_batch_size,
+            on_conflict=on_conflict,
+            scope=dump_scope(self.get_queryset(request)) if on_conflict != "error" else None,
+        )
         resource = self.get_bulk_import_resource(request)
         if resource is not None:
             from bulk_admin.contrib.import_export import options_from_resource
 
             derived = options_from_resource(resource)
-            options.update(
-                fields=derived["fields"],
-                aliases={**derived["aliases"], **options["aliases"]},
-                fk_lookups={**derived["fk_lookups"], **options["fk_lookups"]},
-                resource=True,
+            allowed = set(options.fields)
+            options = replace(
+                options,
+                fields=tuple(name for name in derived["fields"] if name in allowed),
+                aliases={**derived["aliases"], **options.aliases},
+                fk_lookups={**derived["fk_lookups"], **options.fk_lookups},
+                resource="%s.%s" % (type(resource).__module__, type(resource).__qualname__),
             )
         return options
 
@@ -211,17 +261,18 @@ class BulkImportMixin(_AdminBase):
         keys = options_from_resource(resource, headers)["keys"]
         return list(keys) if keys else None
 
-    def get_bulk_import_hooks(self) -> dict[str, Any]:
+    def get_bulk_import_hooks(self, resource_class: type | None = None) -> dict[str, Any]:
         """Return the code hooks of an import: ``converters``, ``empty_cells``, ``chunk_hooks``.
 
-        Called where the import runs (a worker, maybe), without a request.
+        Called where the import runs (a worker, maybe), without a request: ``resource_class``
+        is the django-import-export resource chosen in the upload's request, if any; it is
+        instantiated without arguments.
         """
         hooks: dict[str, Any] = {"converters": {}, "empty_cells": {}, "chunk_hooks": []}
-        resource = self.get_bulk_import_resource(None)
-        if resource is not None:
+        if resource_class is not None:
             from bulk_admin.contrib.import_export import options_from_resource
 
-            derived = options_from_resource(resource)
+            derived = options_from_resource(resource_class())
             hooks["converters"].update(derived["converters"])
             hooks["empty_cells"].update(derived["empty_cells"])
             hooks["chunk_hooks"].extend(derived["chunk_hooks"])
@@ -240,6 +291,10 @@ class BulkImportMixin(_AdminBase):
             if parent and parent != CHANGE_LIST_TEMPLATE:
                 extra_context.setdefault("bulk_import_parent_template", parent)
         return super().changelist_view(request, extra_context)
+
+
+def _is_key(field: Any) -> bool:
+    return bool(field.primary_key or field.unique)
 
 
 class BulkImportModelAdmin(BulkImportMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -264,7 +319,14 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "duration",
     ]
     # No date_hierarchy: on MySQL it needs the server's time zone tables.
-    list_filter = ["content_type", "status", "created_by", "method", "created_at"]
+    # Only the users whose imports this user sees: never a list of every account.
+    list_filter = [
+        "content_type",
+        "status",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "method",
+        "created_at",
+    ]
     search_fields = ["original_name", "message"]
     readonly_fields = [
         "id",

@@ -79,6 +79,21 @@ class Settings:
         return str(self._get("TASK_BACKEND", "default"))
 
     @property
+    def HEARTBEAT_INTERVAL(self) -> float:
+        """Seconds between two heartbeats of a running job (its progress on the job row)."""
+        return float(self._get("HEARTBEAT_INTERVAL", 2.0))
+
+    @property
+    def HEARTBEAT_TIMEOUT(self) -> float:
+        """Seconds without a heartbeat after which a running job counts as failed."""
+        return float(self._get("HEARTBEAT_TIMEOUT", 120.0))
+
+    @property
+    def UPLOAD_RETENTION_DAYS(self) -> int:
+        """Days an upload is kept after its job was created (0 = for ever)."""
+        return int(self._get("UPLOAD_RETENTION_DAYS", 30))
+
+    @property
     def XLSX_MAX_CALAMINE_CELLS(self) -> int:
         """Largest sheet range (rows x columns, estimated) python-calamine may hold in memory."""
         return int(self._get("XLSX_MAX_CALAMINE_CELLS", 8_000_000))

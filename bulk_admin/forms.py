@@ -11,8 +11,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from bulk_admin.exceptions import MappingError
+from bulk_admin.exceptions import MappingError, OptionError
 from bulk_admin.mapping import build_mapping
+from bulk_admin.reading import ReadingOptions
 
 POLICY_LABELS = {
     "error": _("Report rows whose key already exists as errors"),
@@ -33,6 +34,15 @@ DELIMITERS = [
     (";", _("Semicolon (;)")),
     ("\t", _("Tab")),
     ("|", _("Pipe (|)")),
+]
+
+
+SEPARATORS = [
+    ("", _("As in the file (a dot for decimals)")),
+    (",", _("comma (,)")),
+    (".", _("dot (.)")),
+    (" ", _("space")),
+    ("'", _("apostrophe (')")),
 ]
 
 
@@ -59,6 +69,53 @@ class UploadForm(forms.Form):
         help_text=_("For workbooks: the sheet's name or number; the first sheet by default."),
     )
 
+    null_values = forms.CharField(
+        label=_("Empty markers"),
+        required=False,
+        max_length=200,
+        help_text=_("Texts that mean “no value”, separated by commas, such as NA, N/A."),
+    )
+    date_formats = forms.CharField(
+        label=_("Date formats"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "strptime formats tried after ISO 8601, separated by commas, such as %d/%m/%Y. "
+            "By default, the formats of the admin's language."
+        ),
+    )
+    datetime_formats = forms.CharField(
+        label=_("Date and time formats"), required=False, max_length=200
+    )
+    decimal_separator = forms.ChoiceField(
+        label=_("Decimal separator"), choices=SEPARATORS, required=False
+    )
+    thousands_separator = forms.ChoiceField(
+        label=_("Thousands separator"), choices=SEPARATORS, required=False
+    )
+    true_values = forms.CharField(
+        label=_("Words for true"),
+        required=False,
+        max_length=200,
+        help_text=_("Beside true, yes, 1, on, x; separated by commas."),
+    )
+    false_values = forms.CharField(
+        label=_("Words for false"),
+        required=False,
+        max_length=200,
+        help_text=_("Beside false, no, 0, off; separated by commas."),
+    )
+
+    READING_FIELDS = (
+        "null_values",
+        "date_formats",
+        "datetime_formats",
+        "decimal_separator",
+        "thousands_separator",
+        "true_values",
+        "false_values",
+    )
+
     def __init__(self, *args: Any, policies: Sequence[str], max_size: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.max_size = max_size
@@ -70,6 +127,21 @@ class UploadForm(forms.Form):
             self.fields["file"].help_text = _(
                 "A CSV file or an Excel workbook (.xlsx), up to %(size)s."
             ) % {"size": filesizeformat(max_size)}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        data: dict[str, Any] = {}
+        for name in self.READING_FIELDS:
+            value = cleaned.get(name) or ""
+            if name.endswith("_separator"):
+                data[name] = value or None
+            else:
+                data[name] = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            cleaned["reading"] = ReadingOptions.from_dict(data).as_dict()
+        except OptionError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -196,3 +268,5 @@ class CommitForm(forms.Form):
         label=_("Write the valid rows only, and leave out the invalid ones"),
         required=False,
     )
+    preview = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    """Which check of the job the preview showed: a commit from a stale tab is refused."""

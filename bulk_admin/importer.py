@@ -22,7 +22,15 @@ from itertools import islice
 from typing import IO, Any
 
 from django.apps import apps
-from django.db import DatabaseError, connections, models, router, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.utils.translation import gettext as _
 
 from bulk_admin import signals
@@ -111,6 +119,15 @@ class ImportOptions:
     """Function called with the errors of each chunk as they are found (in file order, the
     key errors found at the end last), so that a caller can write them out instead of holding
     them: the result keeps at most ``max_errors`` of them."""
+    scope: Any = None
+    """A queryset of the existing rows ``skip`` and ``update`` may match (the admin's
+    ``get_queryset(request)``); a row whose key belongs to a row outside it is invalid.
+    None: the whole table."""
+    row_permission: Callable[[list[Any]], set[Any]] | None = None
+    """A function given existing rows that ``skip`` or ``update`` matched (model instances,
+    in batches); it returns the primary keys of those the user may not change, whose file rows
+    become invalid (the admin's per-object ``has_change_permission``). Costs one query per
+    batch of matched rows plus the function's own work per row."""
     header_hook: Callable[[list[str]], Mapping[str, Any]] | None = None
     """Function called with the file's header once it is read; the options it returns
     replace these for the rest of the import (a mapping and keys that depend on which
@@ -148,8 +165,11 @@ class Importer:
         *,
         name: str | None = None,
         progress: ProgressCallback | None = None,
+        send_signal: bool = True,
     ):
         self.model = get_model(model)
+        # False when the caller sends import_finished itself, after its own transaction.
+        self.send_signal = send_signal
         self.file = file
         self.name = name
         self.options = options or ImportOptions()
@@ -258,7 +278,7 @@ class Importer:
             reading=plan.reading.as_dict(),
             timings={"total": total, "read": state.read_time, "write": state.write_time},
         )
-        if committed:
+        if committed and self.send_signal:
             signals.import_finished.send(sender=self.model, result=result, using=self.using)
         return result
 
@@ -297,6 +317,8 @@ class Importer:
             batch_size=options.batch_size or conf.BATCH_SIZE,
             skip_invalid=options.skip_invalid,
             stream=stream,
+            scope=options.scope,
+            row_permission=options.row_permission,
         )
         state = _RunState(
             source.info,
@@ -313,7 +335,9 @@ class Importer:
         try:
             committed = self._run(source, plan, sink, state, started)
         except DatabaseError as exc:
-            if stream:
+            if stream and isinstance(exc, (DataError, IntegrityError)) and not state.committing:
+                # A value or key the database refused: the staged run reports the row. A
+                # lost connection or a failed COMMIT is no reason to import again.
                 raise _StreamFallback from exc
             raise DatabaseRejected(
                 _("The database refused the import, so nothing was written: %(error)s")
@@ -364,6 +388,7 @@ class Importer:
                 self._report(state, "writing", started)
                 sink.commit()
                 committed = True
+                state.committing = True  # what fails from here on is the COMMIT
             else:
                 transaction.set_rollback(True, using=self.using)
                 committed = False
@@ -406,6 +431,7 @@ class _RunState:
     read_time: float = 0.0
     write_time: float = 0.0
     truncated: bool = False
+    committing: bool = False
     errors: list[RowError] = field(default_factory=list)
 
     def add_errors(self, errors: list[RowError], invalid: int) -> None:

@@ -146,8 +146,21 @@ class KeyChecker:
     the file are remembered (memory grows with the number of distinct keys).
     """
 
-    def __init__(self, plan: Plan, keys: list[Key], policy: str, using: str):
+    def __init__(
+        self,
+        plan: Plan,
+        keys: list[Key],
+        policy: str,
+        using: str,
+        *,
+        scope: Any = None,
+        row_permission: Any = None,
+    ):
         self.plan = plan
+        # Returns the primary keys of matched rows the user may not change.
+        self.row_permission = row_permission if policy != "error" else None
+        # Rows a skip or update may match; a key of a row outside it is an error.
+        self.scope = scope if policy != "error" else None
         self.policy = policy
         # Updates are matched on one key only: the database updates by one conflict target.
         self.keys = keys[:1] if policy == "update" else keys
@@ -162,6 +175,17 @@ class KeyChecker:
         if not self.keys:
             return chunk.rows, []
         existing = [self._existing(key, chunk.rows) for key in self.keys]
+        outside: list[set[tuple[Any, ...]]] = [set() for _key in self.keys]
+        if self.scope is not None:
+            outside = [
+                found - self._existing(key, chunk.rows, self.scope) if found else set()
+                for key, found in zip(self.keys, existing, strict=True)
+            ]
+        if self.row_permission is not None:
+            for index, key in enumerate(self.keys):
+                matched = existing[index] - outside[index]
+                if matched:
+                    outside[index] |= self._denied(key, matched)
         creates: list[ConvertedRow] = []
         updates: list[ConvertedRow] = []
         for row in chunk.rows:
@@ -181,6 +205,9 @@ class KeyChecker:
                 # staging checks decide alike, key by key, so both sinks agree.
                 if not (taken and self.policy == "skip"):
                     seen.setdefault(seen_value, row_number)
+                if value in outside[index]:
+                    errors.append(scope_error(key, value, row_number))
+                    break
                 if taken:
                     if self.policy == "update":
                         action = "update"
@@ -199,13 +226,19 @@ class KeyChecker:
             (updates if action == "update" else creates).append(row)
         return creates, updates
 
-    def _existing(self, key: Key, rows: list[ConvertedRow]) -> set[tuple[Any, ...]]:
+    def _existing(
+        self, key: Key, rows: list[ConvertedRow], queryset: Any = None
+    ) -> set[tuple[Any, ...]]:
         values = {
             value for _row, row_values in rows if (value := key.value(row_values)) is not None
         }
         if not values:
             return set()
-        manager = self.plan.model._base_manager.db_manager(self.using)
+        manager = (
+            self.plan.model._base_manager.db_manager(self.using)
+            if queryset is None
+            else queryset.using(self.using)
+        )
         found: set[tuple[Any, ...]] = set()
         attnames = key.attnames
         ordered = list(values)
@@ -218,6 +251,29 @@ class KeyChecker:
             folded = {_fold(value) for value in found}
             return {value for value in values if value in found or _fold(value) in folded}
         return found & values
+
+    def _denied(self, key: Key, values: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        """Return the keys among ``values`` whose existing row the user may not change."""
+        assert self.row_permission is not None
+        fold = _fold if self.fold else (lambda value: value)
+        wanted = {fold(value): value for value in values}
+        manager = self.plan.model._base_manager.db_manager(self.using)
+        attnames = key.attnames
+        ordered = sorted({value[0] for value in values}, key=str)
+        denied: set[tuple[Any, ...]] = set()
+        for start in range(0, len(ordered), _LOOKUP_BATCH):
+            objects = [
+                obj
+                for obj in manager.filter(
+                    **{attnames[0] + "__in": ordered[start : start + _LOOKUP_BATCH]}
+                )
+                if fold(tuple(getattr(obj, name) for name in attnames)) in wanted
+            ]
+            refused = set(self.row_permission(objects)) if objects else set()
+            for obj in objects:
+                if obj.pk in refused:
+                    denied.add(wanted[fold(tuple(getattr(obj, name) for name in attnames))])
+        return denied
 
     def _error(self, key: Key, value: tuple[Any, ...], row: int, first: int | None) -> RowError:
         return key_error(self.plan.model, key, value, row, first)
@@ -246,6 +302,18 @@ def key_error(
         field=key.fields[0].name,
         value=display_value(value[0]),
         message=message,
+    )
+
+
+def scope_error(key: Key, value: Sequence[Any], row: int) -> RowError:
+    """Return the error of a row whose key belongs to a row the user may not change."""
+    return RowError(
+        row=row,
+        column=key.headers[0],
+        field=key.fields[0].name,
+        value=display_value(value[0]),
+        message=_("A row with this %(field)s exists that you may not change.")
+        % {"field": key.fields[0].verbose_name},
     )
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 
@@ -73,6 +75,11 @@ class ImportJob(models.Model):
     error_count = models.BigIntegerField(_("errors"), default=0)
     dry_run_rows = models.BigIntegerField(_("rows in the preview"), default=0)
     task_id = models.CharField(_("task id"), max_length=255, blank=True)
+    claim = models.CharField(_("worker claim"), max_length=64, blank=True, editable=False)
+    """The token of the worker running the job's current step; empty while it is queued."""
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    progress = models.JSONField(_("progress"), default=dict, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -110,8 +117,19 @@ class ImportJob(models.Model):
     def rows_per_second(self) -> float:
         return self.rows / self.duration if self.duration else 0.0
 
-    def option(self, name: str, default: Any = None) -> Any:
-        return self.options.get(name, default)
+    @property
+    def is_queued(self) -> bool:
+        """True while the job's step waits for a worker to claim it."""
+        return self.is_running and not self.claim
+
+
+@receiver(post_delete, sender="bulk_admin.ImportJob")
+def _delete_upload(sender: Any, instance: ImportJob, using: str, **kwargs: Any) -> None:
+    """Delete a job's stored upload with the job, once the deletion is committed."""
+    name = instance.file.name
+    if name:
+        storage = instance.file.storage
+        transaction.on_commit(lambda: storage.delete(name), using=using)
 
 
 class ImportJobError(models.Model):

@@ -37,10 +37,11 @@ from django.core.management.color import no_style
 from django.db import connections, models
 
 from bulk_admin.conversion import Chunk, ConvertedRow, Plan
-from bulk_admin.keys import Key, KeyChecker, key_error
+from bulk_admin.keys import Key, KeyChecker, key_error, scope_error
 from bulk_admin.results import RowError
 
 ROW_COLUMN = "bulk_admin_row"
+_PERMISSION_BATCH = 1000
 _AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
@@ -59,8 +60,13 @@ class Sink:
         batch_size: int,
         skip_invalid: bool = False,
         stream: bool = False,
+        scope: Any = None,
+        row_permission: Any = None,
     ):
         self.plan = plan
+        self.row_permission = row_permission
+        # The queryset of rows a skip or update may match (None: the whole table).
+        self.scope = scope
         self.stream = stream
         self.model = plan.model
         self.keys = keys
@@ -110,7 +116,14 @@ class BulkCreateSink(Sink):
     method = "bulk_create"
 
     def begin(self) -> None:
-        self.checker = KeyChecker(self.plan, self.keys, self.policy, self.using)
+        self.checker = KeyChecker(
+            self.plan,
+            self.keys,
+            self.policy,
+            self.using,
+            scope=self.scope,
+            row_permission=self.row_permission,
+        )
         self.attnames = self.plan.attnames
         self.update_fields = self._update_fields()
 
@@ -441,6 +454,10 @@ class CopySink(Sink):
             return []
         errors: list[RowError] = []
         with self.connection.cursor() as cursor:
+            if self.policy != "error" and (
+                self.scope is not None or self.row_permission is not None
+            ):
+                errors = self._out_of_scope(cursor)
             if self.policy == "skip":
                 for key in self.keys:
                     cursor.execute(
@@ -477,9 +494,62 @@ class CopySink(Sink):
                         "match": self._match(key, "s", "t"),
                     }
                 )
-                self.created = null_keys + cursor.fetchone()[0]
+                self._keyed_created = cursor.fetchone()[0]
+                self.created = null_keys + self._keyed_created
                 self.updated = self.staged_rows - self.created
         return errors
+
+    def _out_of_scope(self, cursor: Any) -> list[RowError]:
+        """Take out the staged rows whose key belongs to a row the user may not change."""
+        errors: list[RowError] = []
+        row = _quote(self.connection, ROW_COLUMN)
+        pk = _quote_column(self.connection, self.model._meta.pk)
+        keys = self.keys[:1] if self.policy == "update" else self.keys
+        # Either SQL Django compiles from the admin's queryset (its values stay parameters)
+        # or a list of primary keys the admin's has_change_permission refused.
+        conditions: list[tuple[str, Any]] = []
+        if self.scope is not None:
+            scope_sql, params = self.scope.values("pk").query.sql_with_params()
+            conditions.append(("t.%s NOT IN (%s)" % (pk, scope_sql), params))
+        if self.row_permission is not None:
+            denied = self._denied_rows(cursor, keys, pk)
+            if denied:
+                conditions.append(("t.%s = ANY(%%s)" % pk, [denied]))
+        for condition, params in conditions:
+            for key in keys:
+                cursor.execute(
+                    "DELETE FROM %s s USING %s t WHERE %s AND %s RETURNING s.%s, %s"
+                    % (
+                        self.stage,
+                        self.table,
+                        self._match(key, "s", "t"),
+                        condition,
+                        row,
+                        self._key_columns(key, "s"),
+                    ),
+                    params,
+                )
+                for found in cursor.fetchall():
+                    errors.append(scope_error(key, found[1:], found[0]))
+        self.staged_rows -= len(errors)
+        return errors
+
+    def _denied_rows(self, cursor: Any, keys: list[Key], pk: str) -> list[Any]:
+        assert self.row_permission is not None
+        matched: set[Any] = set()
+        for key in keys:
+            cursor.execute(
+                "SELECT DISTINCT t.%s FROM %s s JOIN %s t ON %s"
+                % (pk, self.stage, self.table, self._match(key, "s", "t"))
+            )
+            matched.update(found[0] for found in cursor.fetchall())
+        ordered = sorted(matched)
+        manager = self.model._base_manager.db_manager(self.using)
+        denied: set[Any] = set()
+        for start in range(0, len(ordered), _PERMISSION_BATCH):
+            batch = list(manager.filter(pk__in=ordered[start : start + _PERMISSION_BATCH]))
+            denied.update(self.row_permission(batch))
+        return sorted(denied)
 
     def _taken_key_errors(self, cursor: Any) -> list[RowError]:
         errors: list[RowError] = []
@@ -524,12 +594,18 @@ class CopySink(Sink):
                     [sorted(self.invalid_rows)],
                 )
             if self.policy != "update":
-                # Rows sorted by the key go into the key's index much faster than in file order.
+                # Rows sorted by the key go into the key's index much faster than in file
+                # order, and two imports at once take the keys' locks in the same order.
                 conflict = " ON CONFLICT DO NOTHING" if self.policy == "skip" else ""
                 cursor.execute(
                     "INSERT INTO %s (%s) SELECT %s FROM %s s ORDER BY %s%s"
                     % (self.table, columns, selected, self.stage, order, conflict)
                 )
+                if self.policy == "skip":
+                    # The database's answer, not the count made before: an import running
+                    # at the same time may have created some of these keys since.
+                    self.skipped += self.created - cursor.rowcount
+                    self.created = cursor.rowcount
                 return
             targets = ", ".join(_quote_column(self.connection, field) for field in key.fields)
             update_columns = [
@@ -545,11 +621,14 @@ class CopySink(Sink):
                 action = "DO NOTHING"
             # The last occurrence of a key in the file wins; one statement may not touch a
             # row twice.
+            # RETURNING tells a created row (xmax = 0) from an updated one: the counts are
+            # the database's answer, true even while another import runs.
             cursor.execute(
-                "INSERT INTO %(table)s (%(columns)s) SELECT %(selected)s FROM ("
+                "WITH moved AS (INSERT INTO %(table)s (%(columns)s) SELECT %(selected)s FROM ("
                 "SELECT DISTINCT ON (%(order)s) * FROM %(stage)s s WHERE %(not_null)s "
                 "ORDER BY %(order)s, s.%(row)s DESC) s ORDER BY %(order)s "
-                "ON CONFLICT (%(targets)s) %(action)s"
+                "ON CONFLICT (%(targets)s) %(action)s RETURNING (xmax = 0) AS created) "
+                "SELECT count(*) FILTER (WHERE created), count(*) FROM moved"
                 % {
                     "table": self.table,
                     "columns": columns,
@@ -562,6 +641,11 @@ class CopySink(Sink):
                     "action": action,
                 }
             )
+            created, moved = cursor.fetchone()
+            null_keys = self.created - self._keyed_created
+            self.created = created + null_keys
+            # Rows repeating a key in the file count as updates of the row written once.
+            self.updated = self.staged_rows - len(self.invalid_rows) - self.created
             # Rows without a key are created. An auto-incremented primary key left empty is
             # numbered by the database, past the explicit ids just written.
             new_columns = [

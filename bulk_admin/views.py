@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -34,11 +36,13 @@ from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from bulk_admin import jobs, tasks
+from bulk_admin import jobs
 from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.forms import CommitForm, MappingForm, UploadForm
+from bulk_admin.hints import Hint
 from bulk_admin.mapping import importable_fields, is_required, propose_mapping
 from bulk_admin.models import ImportJob
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.sinks import choose_sink
 from bulk_admin.sources import detect_format, open_source
 
@@ -91,6 +95,29 @@ class BulkImportView(View):
         if job is None:
             raise Http404(_("No such import."))
         return job
+
+    def current_options(self, job: ImportJob) -> jobs.JobOptions:
+        """Return the job's options with what the admin decides taken from it now.
+
+        The importable fields and the row scope come from the current admin and this
+        request, not from the upload's snapshot, so tightening the admin applies at once.
+        """
+        stored = jobs.job_options(job)
+        current = self.model_admin.get_bulk_import_options(
+            self.request, on_conflict=stored.on_conflict
+        )
+        return stored.with_request_parts(current)
+
+    def forbidden_columns(self, job: ImportJob, options: jobs.JobOptions) -> list[str]:
+        """Return the headers whose mapped field this user may not set any more."""
+        model = self.model_admin.model
+        names = {f.attname: f.name for f in model._meta.concrete_fields}
+        allowed = set(options.fields)
+        return [
+            header
+            for header, path in (job.mapping or {}).items()
+            if path and names.get(path.partition("__")[0], path.partition("__")[0]) not in allowed
+        ]
 
     def get_template_names(self) -> list[str]:
         opts = self.opts
@@ -211,15 +238,18 @@ class UploadView(BulkImportView):
             form.add_error("file", str(exc))
             return self.render(self.context(form))
         try:
-            options = self.model_admin.get_bulk_import_options(request)
+            options = self.model_admin.get_bulk_import_options(
+                request, on_conflict=form.cleaned_data["on_conflict"]
+            )
         except BulkAdminError as exc:
             form.add_error(None, str(exc))
             return self.render(self.context(form))
-        options.update(
-            on_conflict=form.cleaned_data["on_conflict"],
+        options = replace(
+            options,
             encoding=form.cleaned_data.get("encoding") or "auto",
             delimiter=form.cleaned_data.get("delimiter") or "auto",
             sheet=form.cleaned_data.get("sheet") or None,
+            reading=form.cleaned_data.get("reading") or {},
         )
         user = request.user
         if not user.is_authenticated:
@@ -233,7 +263,7 @@ class UploadView(BulkImportView):
             original_name=upload.name[:255],
             file_size=upload.size,
             format=file_format,
-            options=options,
+            options=options.to_json(),
         )
         job.file.save("upload", upload, save=False)
         try:
@@ -244,7 +274,7 @@ class UploadView(BulkImportView):
             return self.render(self.context(form))
         job.headers = headers
         job.detected = detected
-        job.options["samples"] = samples
+        job.options = replace(options, samples=tuple(tuple(row) for row in samples)).to_json()
         job.save()
         return HttpResponseRedirect(self.url("mapping", job))
 
@@ -266,26 +296,37 @@ class UploadView(BulkImportView):
 
 
 def _inspect(job: ImportJob) -> tuple[list[str], list[list[str]], dict[str, Any]]:
-    """Read the header and a few rows of the job's file."""
-    from bulk_admin.conversion import display_value
+    """Read the header and a few rows of the job's file, in bounded memory.
 
-    with (
-        job.file.open("rb") as file,
-        open_source(
-            file,
-            name=job.original_name,
-            format=job.format,
-            encoding=job.option("encoding", "auto"),
-            delimiter=job.option("delimiter", "auto"),
-            sheet=job.option("sheet"),
-        ) as source,
-    ):
-        samples = []
-        for _number, cells in source.rows():
-            samples.append([display_value(cell) or "" for cell in cells])
-            if len(samples) >= SAMPLE_VALUES:
-                break
-        return source.headers, samples, source.info.detected()
+    A workbook is read with openpyxl's streaming reader here: python-calamine, faster for
+    the whole file (the task's job), loads the whole sheet before giving its first row.
+    """
+    from bulk_admin.conversion import display_value
+    from bulk_admin.sources import XlsxSource
+
+    options = jobs.job_options(job)
+    with job.file.open("rb") as file:
+        source = (
+            XlsxSource(file, sheet=options.sheet, reader="openpyxl")
+            if job.format == "xlsx"
+            else open_source(
+                file,
+                name=job.original_name,
+                format=job.format,
+                encoding=options.encoding,
+                delimiter=options.delimiter,
+                sheet=options.sheet,
+            )
+        )
+        with source:
+            if not source.headers:
+                raise BulkAdminError(_("The file has no header row: its first row is empty."))
+            samples = []
+            for _number, cells in source.rows():
+                samples.append([display_value(cell) or "" for cell in cells])
+                if len(samples) >= SAMPLE_VALUES:
+                    break
+            return source.headers, samples, source.info.detected()
 
 
 # --- 2. mapping --------------------------------------------------------------------------
@@ -296,20 +337,21 @@ class MappingView(BulkImportView):
     title = ""
 
     def job_fields(self, job: ImportJob) -> dict[str, Any]:
-        """Return the fields the job may set: those stored when it was uploaded."""
-        return importable_fields(self.model_admin.model, job.option("fields"))
+        """Return the fields the job may set, as the admin decides now for this user."""
+        return importable_fields(self.model_admin.model, self.current_options(job).fields)
 
     def get_form(self, job: ImportJob, data: Any = None) -> MappingForm:
         fields = self.job_fields(job)
+        options = jobs.job_options(job)
         return MappingForm(
             data,
             model=self.model_admin.model,
             headers=job.headers,
             fields=fields,
             initial_mapping=self._initial_mapping(job, fields),
-            samples=job.option("samples", []),
-            aliases=job.option("aliases"),
-            fk_lookups=job.option("fk_lookups"),
+            samples=[list(row) for row in options.samples],
+            aliases=dict(options.aliases),
+            fk_lookups=dict(options.fk_lookups),
         )
 
     def _initial_mapping(self, job: ImportJob, fields: Any) -> dict[str, str]:
@@ -343,8 +385,8 @@ class MappingView(BulkImportView):
             job.headers,
             self.model_admin.model,
             fields=fields,
-            aliases=job.option("aliases"),
-            fk_lookups=job.option("fk_lookups"),
+            aliases=dict(jobs.job_options(job).aliases),
+            fk_lookups=dict(jobs.job_options(job).fk_lookups),
         )
 
     def context(self, job: ImportJob, form: MappingForm) -> dict[str, Any]:
@@ -377,27 +419,12 @@ class MappingView(BulkImportView):
             return self.render(self.context(job, form))
         try:
             keys = self.model_admin.get_bulk_import_keys(request, job.headers)
+            options = self.current_options(job)
         except BulkAdminError as exc:
             form.add_error(None, str(exc))
             return self.render(self.context(job, form))
-        updated = ImportJob.objects.filter(
-            pk=job.pk,
-            status__in=[
-                ImportJob.Status.UPLOADED,
-                ImportJob.Status.VALIDATED,
-                ImportJob.Status.FAILED,
-            ],
-        ).update(
-            options={**job.options, "keys": keys},
-            mapping=form.cleaned_data["mapping"],
-            status=ImportJob.Status.VALIDATING,
-            phase="validate",
-            message="",
-        )
-        if updated:
-            jobs.clear_progress(job)
-            job.task_id = tasks.enqueue(tasks.validate_import_job, job.pk)
-            ImportJob.objects.filter(pk=job.pk).update(task_id=job.task_id)
+        options = replace(options, keys=tuple(keys) if keys else None)
+        jobs.start_validation(job, options, form.cleaned_data["mapping"])
         return HttpResponseRedirect(self.url("progress", job))
 
 
@@ -460,16 +487,12 @@ class CancelView(BulkImportView):
 
     def post(self, request: HttpRequest, job_id: Any) -> HttpResponse:
         job = self.get_job(job_id)
-        if job.is_running:
-            jobs.request_cancel(job)
-            # A job still waiting in a worker's queue will stop before it starts.
+        outcome = jobs.request_cancel(job)
+        if outcome == "requested":
+            # A live worker sees the flag before its commit and rolls back.
             self.model_admin.message_user(request, _("Cancelling the import…"))
             return HttpResponseRedirect(self.url("progress", job))
-        if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED):
-            ImportJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=ImportJob.Status.CANCELLED,
-                message=_("Cancelled before the import started."),
-            )
+        if outcome == ImportJob.Status.CANCELLED:
             self.model_admin.message_user(
                 request, _("The import was cancelled; nothing was written.")
             )
@@ -496,7 +519,9 @@ class PreviewView(BulkImportView):
             if redirect is not None:
                 return redirect
             return HttpResponseRedirect(self.url("mapping", job))
-        return self.render(self.context(job, CommitForm()))
+        return self.render(
+            self.context(job, CommitForm(initial={"preview": jobs.preview_token(job)}))
+        )
 
     def context(self, job: ImportJob, form: CommitForm) -> dict[str, Any]:
         paginator = Paginator(job.errors.order_by("row", "id"), ERRORS_PER_PAGE)
@@ -533,7 +558,67 @@ class PreviewView(BulkImportView):
             "rejects_csv_url": self.url("rejects", job, fmt="csv"),
             "rejects_xlsx_url": self.url("rejects", job, fmt="xlsx"),
             "status_url": self.url("status", job),
+            "hints": list(enumerate((job.detected or {}).get("hints") or [])),
+            "reading": _reading_labels((job.detected or {}).get("reading") or {}),
+            "recheck_url": self.url("recheck", job),
         }
+
+
+class RecheckView(BulkImportView):
+    """Check the file again with a reading option the preview proposed (one click).
+
+    The option is looked up by its number among the job's own hints, never taken from the
+    request.
+    """
+
+    step = "preview"
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        job = self.get_job(job_id)
+        hints = (job.detected or {}).get("hints") or []
+        try:
+            chosen = hints[int(request.POST.get("hint", ""))]
+        except (ValueError, IndexError, TypeError):
+            self.model_admin.message_user(
+                request, _("That proposal is no longer on the preview."), messages.WARNING
+            )
+            return HttpResponseRedirect(self.url("preview", job))
+        try:
+            options = self.current_options(job)
+            hint = Hint(
+                option=chosen["option"],
+                value=chosen["value"],
+                cells=chosen["cells"],
+                columns=tuple(chosen["columns"]),
+                message=chosen["message"],
+            )
+            reading = hint.options(ReadingOptions.from_dict(options.reading))
+        except (BulkAdminError, KeyError, TypeError) as exc:
+            self.model_admin.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(self.url("preview", job))
+        if not jobs.start_validation(
+            job, replace(options, reading=reading.as_dict()), job.mapping
+        ):
+            return HttpResponseRedirect(self.url("preview", job))
+        return HttpResponseRedirect(self.url("progress", job))
+
+
+def _reading_labels(reading: Mapping[str, Any]) -> list[tuple[str, str]]:
+    labels = {
+        "null_values": _("Empty markers"),
+        "date_formats": _("Date formats"),
+        "datetime_formats": _("Date and time formats"),
+        "decimal_separator": _("Decimal separator"),
+        "thousands_separator": _("Thousands separator"),
+        "true_values": _("Words for true"),
+        "false_values": _("Words for false"),
+    }
+    shown = []
+    for name, value in reading.items():
+        text = ", ".join(value) if isinstance(value, list) else "“%s”" % value
+        shown.append((str(labels.get(name, name)), text))
+    return shown
 
 
 def _database_for(model: Any) -> str:
@@ -558,6 +643,15 @@ class CommitView(BulkImportView):
         if job.status != ImportJob.Status.VALIDATED:
             # A second click, or a stale page: show where the job is instead of importing twice.
             return self.redirect_for(job) or HttpResponseRedirect(self.url("progress", job))
+        token = form.cleaned_data.get("preview") if form.is_valid() else ""
+        if token and token != jobs.preview_token(job):
+            # Clicked in a tab showing an earlier check (the file was mapped again since).
+            self.model_admin.message_user(
+                request,
+                _("This preview was out of date; here is the current one. Nothing was written."),
+                level="warning",
+            )
+            return HttpResponseRedirect(self.url("preview", job))
         if job.invalid and not skip_invalid:
             self.model_admin.message_user(
                 request,
@@ -565,19 +659,28 @@ class CommitView(BulkImportView):
                 level="error",
             )
             return HttpResponseRedirect(self.url("preview", job))
-        if job.option("on_conflict") == "update" and not self.model_admin.has_change_permission(
-            request
-        ):
+        stored = jobs.job_options(job)
+        if stored.on_conflict == "update" and not self.model_admin.has_change_permission(request):
             raise PermissionDenied
-        options = dict(job.options, skip_invalid=skip_invalid)
+        try:
+            options = self.current_options(job)
+        except BulkAdminError as exc:
+            self.model_admin.message_user(request, str(exc), level="error")
+            return HttpResponseRedirect(self.url("preview", job))
+        forbidden = self.forbidden_columns(job, options)
+        if forbidden:
+            self.model_admin.message_user(
+                request,
+                _(
+                    "You may no longer set the fields of these columns: %(columns)s. "
+                    "Map the columns again."
+                )
+                % {"columns": ", ".join(forbidden)},
+                level="error",
+            )
+            return HttpResponseRedirect(self.url("mapping", job))
         # Compare-and-swap on the status: only one request can start the import.
-        started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALIDATED).update(
-            status=ImportJob.Status.IMPORTING, phase="commit", options=options, message=""
-        )
-        if started:
-            jobs.clear_progress(job)
-            task_id = tasks.enqueue(tasks.commit_import_job, job.pk)
-            ImportJob.objects.filter(pk=job.pk).update(task_id=task_id)
+        jobs.start_commit(job, replace(options, skip_invalid=skip_invalid))
         return HttpResponseRedirect(self.url("progress", job))
 
 
@@ -626,9 +729,9 @@ class RejectsView(BulkImportView):
 
     def get(self, request: HttpRequest, job_id: Any, fmt: str) -> StreamingHttpResponse:
         job = self.get_job(job_id)
+        if not job.file.name or not job.file.storage.exists(job.file.name):
+            raise Http404(_("The uploaded file is no longer stored."))
         if fmt == "original":
-            if not job.file:
-                raise Http404(_("The file is no longer stored."))
             extension = "xlsx" if job.format == "xlsx" else "csv"
             return FileResponse(
                 job.file.open("rb"),
@@ -665,14 +768,15 @@ def _safe(name: str) -> str:
 
 
 def _reject_rows(job: ImportJob, messages: dict[int, list[str]]) -> Iterator[list[Any]]:
+    options = jobs.job_options(job)
     handle = job.file.open("rb")
     source = open_source(
         handle,
         name=job.original_name,
         format=job.format,
-        encoding=job.option("encoding", "auto"),
-        delimiter=job.option("delimiter", "auto"),
-        sheet=job.option("sheet"),
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        sheet=options.sheet,
     )
     try:
         yield [*source.headers, _("Errors")]
@@ -691,13 +795,46 @@ def _csv_lines(header: list[Any], rows: Iterator[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # A BOM so that Excel opens the UTF-8 file with its accents intact.
-    writer.writerow(header)
+    writer.writerow([neutralise(cell) for cell in header])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([neutralise(cell) for cell in row])
         yield buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(cell: Any) -> Any:
+    """Return a CSV cell that no spreadsheet runs as a formula (OWASP CSV injection).
+
+    Text starting with ``= + - @``, a tab or a line break gets a leading apostrophe,
+    which spreadsheets show as text; numbers, dates and other values pass unchanged.
+    """
+    if cell is None:
+        return ""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def _xlsx_cells(sheet: Any, row: list[Any]) -> list[Any]:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cells = []
+    for value in row:
+        if isinstance(value, str):
+            # Control characters XML cannot carry become spaces; the cell stays text, so a
+            # leading "=" is shown, never evaluated.
+            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub(" ", value))
+            cell.data_type = "s"
+        else:
+            cell = WriteOnlyCell(sheet, value=value)
+        cells.append(cell)
+    return cells
 
 
 def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) -> FileResponse:
@@ -705,9 +842,9 @@ def _xlsx_response(header: list[Any], rows: Iterator[list[Any]], filename: str) 
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Rejected rows")[:31])
-    sheet.append(header)
+    sheet.append(_xlsx_cells(sheet, header))
     for row in rows:
-        sheet.append(row)
+        sheet.append(_xlsx_cells(sheet, row))
     output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     workbook.save(output)
     output.seek(0)

@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "django_tasks",
+    "django_tasks_db",
     "bulk_admin",
     "tests.testapp",
 ]
@@ -46,7 +47,16 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    # A real worker process: tests/test_worker.py starts ``db_worker --backend worker``.
+    "worker": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
+# What tests/test_worker.py sets for the worker process it starts.
+if os.environ.get("BULK_ADMIN_TEST_CHUNK_SIZE"):
+    BULK_ADMIN_CHUNK_SIZE = int(os.environ["BULK_ADMIN_TEST_CHUNK_SIZE"])
+if os.environ.get("BULK_ADMIN_TEST_HEARTBEAT_INTERVAL"):
+    BULK_ADMIN_HEARTBEAT_INTERVAL = float(os.environ["BULK_ADMIN_TEST_HEARTBEAT_INTERVAL"])
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = os.environ.get("BULK_ADMIN_TEST_MEDIA", "/tmp/bulk_admin_test_media")
 
@@ -70,7 +80,7 @@ elif _DB == "mariadb":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.mysql",
-            "NAME": "test",
+            "NAME": os.environ.get("BULK_ADMIN_TEST_MARIADB_NAME", "test"),
             "USER": "root",
             "PASSWORD": "",
             "HOST": "127.0.0.1",

@@ -69,12 +69,16 @@ def test_has_bulk_import_permission_can_be_overridden(client, django_user_model,
     assert reverse("admin:testapp_book_bulk_import") not in response.content.decode()
 
 
-def test_options_stored_with_a_job_come_from_the_admin():
-    book_admin = admin.site._registry[Book]
-    options = book_admin.get_bulk_import_options(None)
-    assert options["fk_lookups"] == {"author": "name"}
-    assert options["aliases"] == {"Writer": "author__name"}
-    assert "isbn" in options["fields"]
+@pytest.mark.django_db
+def test_options_stored_with_a_job_come_from_the_admin(rf, admin_user):
+    book_admin = admin.site.get_model_admin(Book)
+    request = rf.get("/")
+    request.user = admin_user
+    options = book_admin.get_bulk_import_options(request)
+    assert options.fk_lookups == {"author": "name"}
+    assert options.aliases == {"Writer": "author__name"}
+    assert "isbn" in options.fields
+    assert options.to_json()["fields"] == list(options.fields)
 
 
 def test_bulk_import_model_admin_keeps_the_model_admin_pages(admin_client):

@@ -451,3 +451,225 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
         datetime.date(1989, 11, 1),
         False,
     )
+
+
+# --- with a real worker process ----------------------------------------------------------
+
+
+WORKER_ROWS = 2000
+
+
+@pytest.fixture
+def worker(settings, tmp_path):
+    """``start()`` runs django-tasks-db's ``db_worker`` in a process of its own, on this
+    test's database and media; the process is killed at the end (``.kill()`` earlier)."""
+    import signal
+    import subprocess
+    import sys
+
+    settings.BULK_ADMIN_TASK_BACKEND = "worker"
+    root = Path(__file__).resolve().parent.parent
+    database = connection.settings_dict["NAME"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": str(root),
+        "BULK_ADMIN_TEST_MEDIA": settings.MEDIA_ROOT,
+        "BULK_ADMIN_TEST_SQLITE_NAME": database,
+        "PGDATABASE": database,
+        "BULK_ADMIN_TEST_MARIADB_NAME": database,
+        "BULK_ADMIN_TEST_CHUNK_SIZE": "100",
+        "BULK_ADMIN_TEST_CHUNK_PAUSE": "0.15",
+        "BULK_ADMIN_TEST_HEARTBEAT_INTERVAL": "0.3",
+    }
+    processes = []
+
+    class Worker:
+        log = tmp_path / "worker.log"
+
+        def start(self):
+            with open(self.log, "ab") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "django", "db_worker", "--backend", "worker"]
+                        + ["--interval", "0.1", "--no-startup-delay"],
+                        cwd=root,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+
+        def kill(self):
+            for process in processes:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=10)
+
+        def output(self):
+            return self.log.read_text(errors="replace")
+
+    yield Worker()
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def good_rows(count, start=0):
+    return [
+        ["978%010d" % i, "Book %d" % i, AUTHORS[i % 3], "9.50", "2001-02-03", "remark %d" % i]
+        for i in range(start, start + count)
+    ]
+
+
+def wait_for_rows(page):
+    page.wait_for_function(
+        "() => Number(document.querySelector('div.bulk-import-progress .rows')?.textContent) > 0"
+    )
+
+
+def record_states(page):
+    """Record the ``state`` of every status poll the page makes."""
+    states = []
+
+    def record(route):
+        response = route.fetch()
+        states.append(response.json()["state"])
+        route.fulfill(response=response)
+
+    page.route("**/status/", record)
+    return states
+
+
+def squeeze(states):
+    return [state for i, state in enumerate(states) if i == 0 or states[i - 1] != state]
+
+
+def test_a_real_worker_moves_the_page_on_by_itself(page, shoot, staff, tmp_path, worker):
+    from playwright.sync_api import expect
+
+    log_in_and_open_upload(page, shoot)
+    upload(page, write_csv(tmp_path / "books.csv", [HEADER, *good_rows(WORKER_ROWS)]))
+    page.get_by_label("Remarks", exact=True).select_option("notes")
+
+    # 1. Check the file: no worker yet, the job waits in the queue, and the page says so.
+    states = record_states(page)
+    page.get_by_role("button", name="Check the file").click()
+    page.wait_for_url("**/progress/")
+    state = page.locator(".bulk-import-state")
+    expect(state).to_have_text("Waiting for a worker to start the job…")
+    shoot("queued")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.VALIDATING and job.claim == ""
+
+    # 2. The worker starts: the page shows it running, then goes to the preview by itself.
+    worker.start()
+    wait_for_rows(page)
+    expect(state).to_have_text("")
+    shoot("checking")
+    page.wait_for_url("**/preview/", timeout=60_000)
+    assert counts(page)["created"] == str(WORKER_ROWS), worker.output()
+    assert squeeze(states)[-3:] == ["queued", "running", "finished"], states
+    states.clear()
+
+    # 3. Import: the same, up to the result page.
+    page.get_by_role("button", name="Import %d rows" % WORKER_ROWS).click()
+    page.wait_for_url("**/progress/")
+    wait_for_rows(page)
+    shoot("importing")
+    page.wait_for_url("**/result/", timeout=60_000)
+    assert "running" in states and states[-1] == "finished", states
+    expect(page.locator(".bulk-import-result h2")).to_have_text("%d rows written" % WORKER_ROWS)
+    shoot("result")
+    assert Book.objects.count() == WORKER_ROWS
+    job.refresh_from_db()
+    assert (job.status, job.created, job.claim) == (ImportJob.Status.SUCCEEDED, WORKER_ROWS, "")
+
+
+def test_a_killed_worker_leaves_the_table_and_fails_the_job(
+    page, shoot, staff, tmp_path, worker, settings
+):
+    from playwright.sync_api import expect
+
+    settings.BULK_ADMIN_HEARTBEAT_TIMEOUT = 3
+    Book.objects.create(isbn="9999999999999", title="Already there")
+    log_in_and_open_upload(page, shoot)
+    upload(page, write_csv(tmp_path / "books.csv", [HEADER, *good_rows(WORKER_ROWS)]))
+    worker.start()
+    page.get_by_role("button", name="Check the file").click()
+    page.wait_for_url("**/preview/", timeout=60_000)
+    states = record_states(page)
+    page.get_by_role("button", name="Import %d rows" % WORKER_ROWS).click()
+    page.wait_for_url("**/progress/")
+    page.wait_for_function("() => true")  # let the route record the polls
+    deadline = time.monotonic() + 20
+    while "running" not in states and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert states[-1] == "running", states
+    worker.kill()  # mid-import
+    shoot("killed")
+    # No heartbeat any more: the page itself finds the job failed, and says why.
+    page.wait_for_url("**/result/", timeout=30_000)
+    expect(page.locator("#content")).to_contain_text("worker stopped")
+    shoot("result")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert list(Book.objects.values_list("title", flat=True)) == ["Already there"]
+
+
+def test_two_overlapping_imports_report_what_each_wrote(page, staff, tmp_path, worker, browser):
+    """Two users' skip imports of overlapping files, run at once by two workers."""
+    from django.contrib.auth.models import User
+
+    other = User.objects.create_user("other", password="import-pw-2", is_staff=True)
+    other.user_permissions.set(staff.user_permissions.all())
+    first = write_csv(tmp_path / "first.csv", [HEADER, *good_rows(600, 0)])
+    second = write_csv(tmp_path / "second.csv", [HEADER, *good_rows(600, 300)])
+    tabs = []
+    for name, password, path in (
+        ("staff", "import-pw-1", first),
+        ("other", "import-pw-2", second),
+    ):
+        context = browser.new_context(base_url=page.context.pages[0].url or None)
+        tab = page if not tabs else context.new_page()
+        if tabs:
+            tab.goto(page.url.split("/admin/")[0] + reverse("admin:login"))
+        else:
+            tab.goto(reverse("admin:login"))
+        tab.fill("#id_username", name)
+        tab.fill("#id_password", password)
+        tab.click("input[type=submit]")
+        tab.wait_for_url("**/admin/")
+        tab.goto(tab.url.split("/admin/")[0] + reverse("admin:testapp_book_bulk_import"))
+        tab.set_input_files("input[type=file]", str(path))
+        tab.get_by_label("Skip rows whose key already exists (keep the existing row)").check()
+        tab.get_by_role("button", name="Upload and map columns").click()
+        tab.wait_for_url("**/mapping/")
+        tab.get_by_role("button", name="Check the file").click()
+        tabs.append(tab)
+    worker.start()
+    worker.start()
+    for tab in tabs:
+        tab.wait_for_url("**/preview/", timeout=60_000)
+    # Both click Import at once; two workers write at the same time.
+    for tab in tabs:
+        tab.locator(".bulk-import-commit input[type=submit]").first.click()
+    for tab in tabs:
+        tab.wait_for_url("**/result/", timeout=60_000)
+    done = {job.original_name: job for job in ImportJob.objects.all()}
+    if connection.vendor != "postgresql":
+        # SQLite has one writer at a time; bulk_create's skip on MariaDB checks keys before
+        # writing, so a key taken meanwhile by the other import makes it fail. Either way
+        # the import that loses fails cleanly, writes nothing, and may be run again.
+        succeeded = [job for job in done.values() if job.status == "succeeded"]
+        for job in done.values():
+            assert job.status == "succeeded" or "nothing was written" in job.message, job.message
+        assert Book.objects.count() == sum(job.created for job in succeeded)
+        return
+    assert {job.status for job in done.values()} == {ImportJob.Status.SUCCEEDED}, [
+        job.message for job in done.values()
+    ]
+    assert Book.objects.count() == 900
+    created = done["first.csv"].created + done["second.csv"].created
+    skipped = done["first.csv"].skipped + done["second.csv"].skipped
+    assert (created, skipped) == (900, 300), [job.message for job in done.values()]

@@ -553,3 +553,58 @@ def test_resource_with_row_hook_is_refused_on_upload(admin_client, monkeypatch):
     assert response.status_code == 200
     assert "before_import_row" in str(response.context_data["form"].non_field_errors())
     assert ImportJob.objects.count() == 0
+
+
+# --- reading options (issue 11) ----------------------------------------------------------------
+
+
+def test_the_preview_proposes_a_null_marker_and_one_click_checks_again(staff_client, authors):
+    rows = [["ISBN", "Title", "Pages"], ["1", "A", "NA"], ["2", "B", "12"], ["3", "C", "NA"]]
+    job = validate(staff_client, start(staff_client, rows))
+    assert job.invalid == 2
+    page = staff_client.get(url("preview", job)).content.decode()
+    assert "2 cells in 1 column hold “NA”: treat “NA” as empty?" in page
+    # The option is chosen by its number among the job's own proposals.
+    response = staff_client.post(url("recheck", job), {"hint": "0"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED
+    assert (job.invalid, job.created) == (0, 3)
+    assert job.options["reading"] == {"null_values": ["NA"]}
+    page = staff_client.get(url("preview", job)).content.decode()
+    assert "Reading options:" in page and "Empty markers NA" in page
+    staff_client.post(url("commit", job), {"preview": jobs.preview_token(job)})
+    assert sorted(Book.objects.values_list("pages", flat=True), key=str) == [12, None, None]
+
+
+def test_a_proposal_that_is_not_there_is_refused_politely(staff_client, authors):
+    job = validate(staff_client, start(staff_client, [["ISBN", "Title"], ["1", "A"]]))
+    for value in ("7", "x", ""):
+        response = staff_client.post(url("recheck", job), {"hint": value})
+        assert response.status_code == 302 and response["Location"] == url("preview", job)
+    assert staff_client.get(url("recheck", job)).status_code == 405
+
+
+def test_reading_options_on_the_upload_form(staff_client, authors):
+    rows = [["ISBN", "Title", "Price", "Publication date"], ["1", "A", "1.234,50", "31/12/2024"]]
+    job = validate(
+        staff_client,
+        start(
+            staff_client,
+            rows,
+            decimal_separator=",",
+            thousands_separator=".",
+            date_formats="%d/%m/%Y",
+        ),
+    )
+    assert (job.invalid, job.created) == (0, 1)
+    assert job.options["reading"] == {
+        "date_formats": ["%d/%m/%Y"],
+        "decimal_separator": ",",
+        "thousands_separator": ".",
+    }
+    response = upload(
+        staff_client, csv_upload(rows), decimal_separator=",", thousands_separator=","
+    )
+    assert response.status_code == 200
+    assert "The decimal and thousands separators must differ." in response.content.decode()

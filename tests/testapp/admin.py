@@ -1,3 +1,6 @@
+import os
+import time
+
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
@@ -12,9 +15,18 @@ class AuthorAdmin(BulkImportMixin, admin.ModelAdmin):
     list_display = ["name", "email"]
 
 
+def pause_in_worker(chunk):
+    """Slow a worker process down (tests/test_worker.py), so its progress can be watched."""
+    time.sleep(float(os.environ["BULK_ADMIN_TEST_CHUNK_PAUSE"]))
+
+
 @admin.register(Book)
 class BookAdmin(BulkImportMixin, admin.ModelAdmin):
     list_display = ["isbn", "title", "author", "price", "published", "in_stock"]
+    # Only in the worker process of tests/test_worker.py: a hook disables the streamed COPY.
+    bulk_import_chunk_hooks = (
+        [pause_in_worker] if os.environ.get("BULK_ADMIN_TEST_CHUNK_PAUSE") else []
+    )
     bulk_import_fk_lookups = {"author": "name"}
     bulk_import_aliases = {"Writer": "author__name"}
 

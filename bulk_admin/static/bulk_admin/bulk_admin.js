@@ -10,6 +10,7 @@
     var left = panel.querySelector(".left");
     var message = panel.querySelector(".bulk-import-message");
     var total = panel.querySelector(".total");
+    var state = panel.querySelector(".bulk-import-state");
     function tick() {
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.json(); })
@@ -19,6 +20,9 @@
             // step's, so show nothing of them; the form's own request says where to go.
             window.setTimeout(tick, 300);
             return;
+          }
+          if (state && data.state) {
+            state.textContent = state.dataset[data.state] || "";
           }
           if (bar && data.percent !== null && data.percent !== undefined) {
             bar.value = data.percent;
@@ -38,6 +42,8 @@
             return;
           }
           if (data.finished) {
+            // Failed or cancelled: the page, rendered again, shows the message and stops
+            // polling (it has no status URL once the job is finished).
             if (message && data.message) {
               message.textContent = data.message;
               message.hidden = false;
@@ -53,7 +59,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var panel = document.querySelector(".bulk-import-progress");
+    // "div": the page's <body> carries the class "bulk-import-progress" too (its step).
+    var panel = document.querySelector("div.bulk-import-progress");
     if (panel && panel.dataset.statusUrl) {
       poll(panel.dataset.statusUrl, panel, true);
     }
