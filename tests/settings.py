@@ -1,5 +1,6 @@
 """Test settings: SQLite by default; BULK_ADMIN_TEST_DB=postgres|mariadb for the other legs."""
 
+import importlib.util
 import os
 
 SECRET_KEY = "bulk-admin-tests"
@@ -17,7 +18,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
-    "django_tasks",
     "bulk_admin",
     "tests.testapp",
 ]
@@ -46,7 +46,14 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Django 6's own django.tasks where it exists (the django6 leg runs without the backport);
+# the django-tasks backport, an app of its own, on Django 5.2.
+if importlib.util.find_spec("django.tasks") is None:
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("bulk_admin"), "django_tasks")
+    TASKS_MODULE = "django_tasks"
+else:
+    TASKS_MODULE = "django.tasks"
+TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = os.environ.get("BULK_ADMIN_TEST_MEDIA", "/tmp/bulk_admin_test_media")
 
