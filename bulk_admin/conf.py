@@ -79,6 +79,11 @@ class Settings:
         return str(self._get("TASK_BACKEND", "default"))
 
     @property
+    def TASK_QUEUE(self) -> str:
+        """Queue name of the backend that the admin's checks and imports are enqueued on."""
+        return str(self._get("TASK_QUEUE", "default"))
+
+    @property
     def XLSX_READER(self) -> str:
         """``"auto"`` (python-calamine when installed), ``"calamine"`` or ``"openpyxl"``."""
         return str(self._get("XLSX_READER", "auto"))

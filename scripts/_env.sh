@@ -153,6 +153,39 @@ ba_ensure_mariadb() {
     return 1
 }
 
+# Is Redis answering PING at HOST:PORT? Bash's /dev/tcp: no client program needed.
+ba_redis_ping() {
+    local reply=""
+    { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
+    printf 'PING\r\n' >&3
+    read -r -t 2 reply <&3 || true
+    exec 3<&- 3>&-
+    [ "${reply%$'\r'}" = "+PONG" ]
+}
+
+# ba_ensure_redis [HOST [PORT]]: answering? Otherwise start a local redis-server (keeping
+# nothing on disk), as the project's machines do.
+ba_ensure_redis() {
+    local host="${1:-127.0.0.1}" port="${2:-6379}"
+    ba_redis_ping "$host" "$port" && return 0
+    case "$host" in
+        127.0.0.1 | localhost)
+            if command -v redis-server >/dev/null 2>&1; then
+                ba_log "Starting Redis on port $port"
+                redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" \
+                    --appendonly no --dir "${TMPDIR:-/tmp}" >/dev/null </dev/null || true
+            fi
+            ;;
+    esac
+    local _
+    for _ in $(seq 1 20); do
+        ba_redis_ping "$host" "$port" && return 0
+        sleep 0.5
+    done
+    ba_warn "Redis is not answering on $host:$port"
+    return 1
+}
+
 # Install Debian packages that are missing (only as root with apt-get; otherwise warn).
 ba_ensure_debs() {
     if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -58,33 +58,6 @@ manage() {
     (cd example_project && "$PY" manage.py "$@")
 }
 
-# Answering at $REDIS_URL? Otherwise start a local redis-server, as the project's machines do.
-redis_ping() {
-    "$PY" -c 'import sys, redis; redis.Redis.from_url(sys.argv[1], socket_timeout=2).ping()' \
-        "$REDIS_URL" >/dev/null 2>&1
-}
-ensure_redis() {
-    redis_ping && return 0
-    local port
-    port="$("$PY" -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 6379)' "$REDIS_URL")"
-    case "$REDIS_URL" in
-        redis://127.0.0.1* | redis://localhost*)
-            if command -v redis-server >/dev/null 2>&1; then
-                ba_log "Starting Redis on port $port"
-                redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" \
-                    --appendonly no >/dev/null
-            fi
-            ;;
-    esac
-    local _
-    for _ in $(seq 1 20); do
-        redis_ping && return 0
-        sleep 0.5
-    done
-    echo "ERROR: Redis is not answering at $REDIS_URL" >&2
-    return 1
-}
-
 if [ -n "$WORKER" ]; then
     ba_log "Database of the worker demo: $DATABASE_URL"
     "$PY" - "$DATABASE_URL" <<'PYTHON'
@@ -104,7 +77,14 @@ with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) a
         print(f"created {name}")
 PYTHON
     if [ "$WORKER" = rq ]; then
-        ensure_redis
+        # redis://HOST[:PORT][/DB]: start a local server if none answers.
+        redis_address="${REDIS_URL#redis://}"
+        redis_address="${redis_address##*@}"
+        redis_address="${redis_address%%/*}"
+        redis_host="${redis_address%%:*}"
+        redis_port=6379
+        [ "$redis_address" != "$redis_host" ] && redis_port="${redis_address##*:}"
+        ba_ensure_redis "$redis_host" "$redis_port"
     fi
 fi
 

@@ -90,6 +90,12 @@ fi
 if need mariadb && ! ba_ensure_mariadb; then
     SETUP_ERROR[mariadb]="MariaDB is not answering"
 fi
+# Redis for the RQ tests (tests/test_rq.py), on the legs of .venv, which has django-tasks-rq.
+# Each test uses a queue and cache prefix of its own on database 15.
+export BULK_ADMIN_TEST_REDIS="${BULK_ADMIN_TEST_REDIS:-redis://127.0.0.1:6379/15}"
+if need .venv; then
+    ba_ensure_redis 127.0.0.1 6379 || ba_warn "the RQ tests will fail without Redis"
+fi
 
 # Environments. Django loads psycopg 3 whenever it is installed, so the psycopg2 leg gets an
 # environment of its own without it.
@@ -172,6 +178,7 @@ EOF
     db_name="test_bulk_admin_${leg//-/_}_$(printf '%s' "$BA_ROOT" | cksum | cut -d' ' -f1)"
     BULK_ADMIN_TEST_DB="$db" BULK_ADMIN_EXPECT_DRIVER="$driver" \
     BULK_ADMIN_EXPECT_DJANGO="$(leg_django "$leg")" \
+    BULK_ADMIN_EXPECT_RQ="$([ "$venv" = .venv ] && echo 1 || echo 0)" \
     BULK_ADMIN_TEST_DB_NAME="$db_name" BULK_ADMIN_TEST_MEDIA="$media" \
         "$venv/bin/python" -m pytest --junitxml="$junit" -o junit_suite_name="$leg" "$@" </dev/null
     rc=$?
