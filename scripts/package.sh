@@ -87,7 +87,7 @@ import bulk_admin
 where = Path(bulk_admin.__file__).resolve()
 assert (Path(sys.prefix) / "lib").resolve() in where.parents, f"bulk_admin imported from {where}"
 assert (where.parent / "py.typed").exists()
-print(f"django-bulk-admin {version(\"django-bulk-admin\")} from {where.parent}")
+print("django-bulk-admin", version("django-bulk-admin"), "from", where.parent)
 ')
 
 export BULK_ADMIN_EXAMPLE_DB="$work/db.sqlite3" BULK_ADMIN_EXAMPLE_MEDIA="$work/media"
@@ -100,8 +100,8 @@ manage check
 manage migrate --noinput -v 0
 ba_log "bulk_import of a sample file"
 manage make_sample_files --output-dir "$work/samples" --rows 0 >/dev/null
-manage bulk_import library.Author "$work/samples/authors.csv" --json >"$work/authors.json"
-"$PY" - "$work/authors.json" <<'EOF'
+check_result() {  # check_result FILE.json: rows were created, none rejected.
+    "$PY" - "$1" <<'EOF'
 import json
 import sys
 
@@ -109,16 +109,24 @@ result = json.load(open(sys.argv[1]))
 print(json.dumps(result)[:300])
 assert result["created"] > 0 and not result["errors"], result
 EOF
+}
+manage bulk_import library.Author "$work/samples/authors.csv" --json >"$work/authors.json"
+check_result "$work/authors.json"
+# An XLSX file too: without the calamine extra, openpyxl reads it.
+manage bulk_import library.Book "$work/samples/books.xlsx" --json --map ISBN=isbn \
+    --map Title=title --map Author=author__name --map Price=price --map Published=published \
+    --map in_stock=in_stock --map Pages=pages >"$work/books.json"
+check_result "$work/books.json"
 manage shell --no-imports -c '
 from django.utils import translation
 
-from library.models import Author
+from library.models import Author, Book
 
-assert Author.objects.count() > 0
+assert Author.objects.count() > 0 and Book.objects.count() > 0
 with translation.override("fr"):
     text = translation.gettext("Import (fast)")
 assert text != "Import (fast)", "no French catalogue in the wheel"
-print(f"{Author.objects.count()} authors imported; French: {text}")
+print(f"{Author.objects.count()} authors, {Book.objects.count()} books; French: {text}")
 ' </dev/null
 
 ba_log "Package checked in $((SECONDS - START))s: $(basename "$sdist"), $(basename "$wheel")"

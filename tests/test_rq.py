@@ -89,7 +89,7 @@ def queue(settings, tmp_path):
     }
     yield name
     client = redis_client()
-    keys = [key for key in client.scan_iter(match=f"*{name}*", count=1000)]
+    keys = list(client.scan_iter(match=f"*{name}*", count=1000))
     if keys:
         client.delete(*keys)
 
@@ -97,33 +97,33 @@ def queue(settings, tmp_path):
 @pytest.fixture
 def worker(queue, settings, tmp_path):
     """A real RQ worker process on the test's queue, stopped (and reaped) after the test."""
-    log = open(tmp_path / "worker.log", "w+")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings_rq_worker",
-        "PYTHONPATH": str(ROOT),
-        "BULK_ADMIN_TEST_RQ_QUEUE": queue,
-        "BULK_ADMIN_TEST_REDIS": REDIS_URL,
-        "BULK_ADMIN_TEST_WORKER_DB": str(connection.settings_dict["NAME"]),
-        "BULK_ADMIN_TEST_MEDIA": settings.MEDIA_ROOT,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django", "rqworker", "--job-class", "django_tasks_rq.Job", queue],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    process.log = log
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    with open(tmp_path / "worker.log", "w+") as log:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings_rq_worker",
+            "PYTHONPATH": str(ROOT),
+            "BULK_ADMIN_TEST_RQ_QUEUE": queue,
+            "BULK_ADMIN_TEST_REDIS": REDIS_URL,
+            "BULK_ADMIN_TEST_WORKER_DB": str(connection.settings_dict["NAME"]),
+            "BULK_ADMIN_TEST_MEDIA": settings.MEDIA_ROOT,
+        }
+        command = ["rqworker", "--job-class", "django_tasks_rq.Job", queue]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", *command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        process.log = log
+        yield process
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def worker_log(process):
@@ -146,7 +146,7 @@ def wait_for(job, statuses, process):
     )
 
 
-def test_rq_worker_checks_and_imports(staff_client, authors, queue, worker):
+def test_rq_worker_checks_and_imports(staff_client, authors, queue, worker):  # noqa: F811
     job = start(staff_client, [HEADER, *GOOD_ROWS])
     # The mapping step enqueues the check on Redis and sends the browser to the progress page.
     job = validate(staff_client, job)
@@ -180,7 +180,7 @@ def test_rq_worker_checks_and_imports(staff_client, authors, queue, worker):
     assert Book.objects.count() == 2
 
 
-def test_rq_worker_reports_invalid_rows(staff_client, authors, worker):
+def test_rq_worker_reports_invalid_rows(staff_client, authors, worker):  # noqa: F811
     bad = [HEADER, ["9780000000001", "Bad", "Nobody Known", "lots", "1993-13-45", "maybe"]]
     job = validate(staff_client, start(staff_client, bad))
     job = wait_for(job, {ImportJob.Status.VALIDATED, ImportJob.Status.FAILED}, worker)
