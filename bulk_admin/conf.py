@@ -84,6 +84,11 @@ class Settings:
         return str(self._get("TASK_QUEUE", "default"))
 
     @property
+    def XLSX_MAX_CALAMINE_CELLS(self) -> int:
+        """Largest sheet range (rows x columns, estimated) python-calamine may hold in memory."""
+        return int(self._get("XLSX_MAX_CALAMINE_CELLS", 8_000_000))
+
+    @property
     def XLSX_READER(self) -> str:
         """``"auto"`` (python-calamine when installed), ``"calamine"`` or ``"openpyxl"``."""
         return str(self._get("XLSX_READER", "auto"))

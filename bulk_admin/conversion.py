@@ -30,7 +30,7 @@ from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from bulk_admin.mapping import ColumnMapping, FileMapping, Target
-from bulk_admin.results import RowError
+from bulk_admin.results import BadCell, RowError
 from bulk_admin.sources import Row
 
 Converter = Callable[[Any], Any]
@@ -64,6 +64,9 @@ def display_value(cell: Any) -> str | None:
         text = str(cell)
     if len(text) > _MAX_SHOWN_VALUE:
         text = text[: _MAX_SHOWN_VALUE - 1] + "…"
+    if "\x00" in text:
+        # Shown as the symbol for NUL: no database text column stores the character itself.
+        text = text.replace("\x00", "\u2400")
     return text
 
 
@@ -99,10 +102,33 @@ def _text_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
         else:
             text = str(value)
         if "\x00" in text:
-            raise ValidationError(_("The text contains a NUL character, which cannot be stored."))
+            raise ValidationError(
+                _("The cell contains a NUL character, which the database cannot store.")
+            )
         return text
 
     return convert
+
+
+# Integer fields hold at most 20 digits on every database; a number far past that is
+# refused before Python builds it (int("1e999999999") would need gigabytes and minutes).
+_MAX_INTEGER_EXPONENT = 40
+
+
+def _out_of_range(field: models.Field, value: Any, negative: bool) -> ValidationError:  # type: ignore[type-arg]
+    """Return the error of a number too large for any integer column of ``field``."""
+    from django.core import validators as django_validators
+
+    probe = -(10**_MAX_INTEGER_EXPONENT) if negative else 10**_MAX_INTEGER_EXPONENT
+    for validator in field.validators:
+        if isinstance(
+            validator, (django_validators.MaxValueValidator, django_validators.MinValueValidator)
+        ):
+            try:
+                validator(probe)
+            except ValidationError as error:
+                return error
+    return _invalid(field, "invalid", value)
 
 
 def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
@@ -112,23 +138,33 @@ def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-a
         if isinstance(value, int):
             return value
         if isinstance(value, float):
+            if not math.isfinite(value):
+                raise _invalid(field, "invalid", _number_text(value))
             if value.is_integer():
+                if abs(value) >= 10.0**_MAX_INTEGER_EXPONENT:
+                    raise _out_of_range(field, _number_text(value), value < 0)
                 return int(value)
             shown = decimal.Decimal(_excel_float(value))
             if shown.is_finite() and shown == shown.to_integral_value():
                 return int(shown)
             raise _invalid(field, "invalid", _number_text(value))
         text = str(value).strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        # "6001.0" as exported by spreadsheets from a number cell.
+        if len(text) <= _MAX_INTEGER_EXPONENT:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        # "6001.0" as exported by spreadsheets from a number cell; parsing a Decimal takes
+        # time linear in the text, whatever its exponent.
         try:
             number = decimal.Decimal(text)
         except decimal.InvalidOperation:
             raise _invalid(field, "invalid", value) from None
-        if number.is_finite() and number == number.to_integral_value():
+        if not number.is_finite():
+            raise _invalid(field, "invalid", value)
+        if number.adjusted() >= _MAX_INTEGER_EXPONENT:
+            raise _out_of_range(field, value, number < 0)
+        if number == number.to_integral_value():
             return int(number)
         raise _invalid(field, "invalid", value)
 
@@ -162,16 +198,33 @@ def _float_converter(field: models.Field) -> Converter:  # type: ignore[type-arg
     def convert(value: Any) -> float:
         if isinstance(value, bool):
             raise _invalid(field, "invalid", value)
+        text = None if isinstance(value, (int, float)) else str(value).strip()
         try:
-            number = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+            number = float(value) if text is None else float(text)
         except (ValueError, OverflowError):
             raise _invalid(field, "invalid", value) from None
         # inf and NaN are not numbers a spreadsheet holds, and MySQL cannot store them.
         if not math.isfinite(number):
+            if text is not None and text.lstrip("+-")[:1].isdigit():
+                raise _float_range(value)
             raise _invalid(field, "invalid", value)
+        if number == 0.0 and text is not None and any(c in "123456789" for c in _mantissa(text)):
+            raise _float_range(value)  # "1e-999999" is not zero; it cannot be stored
         return number
 
     return convert
+
+
+def _mantissa(text: str) -> str:
+    return text.lower().partition("e")[0]
+
+
+def _float_range(value: Any) -> ValidationError:
+    return ValidationError(
+        _("“%(value)s” is outside the range of numbers a float column can hold.")
+        % {"value": display_value(value)},
+        code="invalid",
+    )
 
 
 def _boolean_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
@@ -207,7 +260,10 @@ def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.date:
         if isinstance(value, datetime.datetime):
             if timezone.is_aware(value):
-                return timezone.localtime(value).date()
+                try:
+                    return timezone.localtime(value).date()
+                except OverflowError:
+                    raise _date_range(value) from None
             return value.date()
         if isinstance(value, datetime.date):
             return value
@@ -226,7 +282,26 @@ def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     return convert
 
 
+def _date_range(original: Any) -> ValidationError:
+    return ValidationError(
+        _("“%(value)s” is outside the range of dates the database can store.")
+        % {"value": display_value(original)},
+        code="invalid",
+    )
+
+
 def _aware(value: datetime.datetime, field: models.Field, original: Any) -> datetime.datetime:  # type: ignore[type-arg]
+    try:
+        value = _zoned(value, field, original)
+        if value.year in (1, 9999) and value.tzinfo is not None:
+            # Stored in UTC: 0001-01-01 00:00 in Paris is in year 0, which no Python date holds.
+            value.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        raise _date_range(original) from None
+    return value
+
+
+def _zoned(value: datetime.datetime, field: models.Field, original: Any) -> datetime.datetime:  # type: ignore[type-arg]
     if settings.USE_TZ and timezone.is_naive(value):
         zone = timezone.get_current_timezone()
         # A wall-clock time that does not exist or is ambiguous at a DST change: zoneinfo
@@ -290,7 +365,7 @@ def _time_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
 def _duration_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.timedelta:
         if isinstance(value, datetime.timedelta):
-            return value
+            return _duration_in_range(value, value)
         if isinstance(value, datetime.time):
             return datetime.timedelta(
                 hours=value.hour,
@@ -298,12 +373,29 @@ def _duration_converter(field: models.Field) -> Converter:  # type: ignore[type-
                 seconds=value.second,
                 microseconds=value.microsecond,
             )
-        parsed = parse_duration(str(value).strip())
+        try:
+            parsed = parse_duration(str(value).strip())
+        except (OverflowError, ValueError):
+            parsed = None
         if parsed is None:
             raise _invalid(field, "invalid", value)
-        return parsed
+        return _duration_in_range(parsed, value)
 
     return convert
+
+
+# Durations are stored as a 64-bit count of microseconds outside PostgreSQL.
+_MAX_DURATION_MICROSECONDS = 2**63 - 1
+
+
+def _duration_in_range(duration: datetime.timedelta, original: Any) -> datetime.timedelta:
+    if abs(duration // datetime.timedelta(microseconds=1)) > _MAX_DURATION_MICROSECONDS:
+        raise ValidationError(
+            _("“%(value)s” is longer than the database can store.")
+            % {"value": display_value(original)},
+            code="invalid",
+        )
+    return duration
 
 
 def _uuid_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
@@ -621,7 +713,9 @@ class Plan:
             if auto_now or auto_now_add:
                 now = (
                     self.now
-                    if settings.USE_TZ or field.get_internal_type() != "DateTimeField"
+                    if timezone.is_naive(self.now)
+                    or field.get_internal_type() != "DateTimeField"
+                    or settings.USE_TZ
                     else timezone.make_naive(self.now)
                 )
                 value: Any = now
@@ -679,6 +773,8 @@ class Plan:
                 try:
                     if cell is None or (cell.__class__ is str and not cell.strip()):
                         values[column.position] = column.empty()
+                    elif cell.__class__ is BadCell:
+                        raise ValidationError(cell.message)
                     else:
                         values[column.position] = column.convert(cell)
                 except ValidationError as error:

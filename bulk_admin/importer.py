@@ -201,14 +201,17 @@ class Importer:
                     outcome = self._execute(source, plan, keys, sink_class, started)
             sink, state, committed = outcome
         total = time.monotonic() - started
+        # The counts say what was written: nothing, when invalid rows stopped a real run. A
+        # dry run reports what the real run would write.
+        written = committed or options.dry_run
         result = ImportResult(
             model=self.model._meta.label,
             dry_run=options.dry_run,
             method=sink.method,
             rows=state.rows,
-            created=sink.created,
-            updated=sink.updated,
-            skipped=sink.skipped + state.skipped,
+            created=sink.created if written else 0,
+            updated=sink.updated if written else 0,
+            skipped=sink.skipped + state.skipped if written else 0,
             invalid=state.invalid,
             errors=sorted(state.errors, key=lambda error: error.sort_key),
             mapping=mapping.as_dict(),

@@ -8,6 +8,25 @@ from typing import Any
 from django.utils.translation import gettext as _, ngettext
 
 
+class BadCell(str):
+    """A cell a source could read but whose value must never be imported.
+
+    It is the text the cell showed (an Excel error such as ``#DIV/0!``, a text holding a NUL
+    character), so reports and the rejected-rows download show what the user saw; the
+    conversion stage turns it into a row error with ``message``, whatever the column's field.
+    """
+
+    message: str
+
+    def __new__(cls, value: str, message: str) -> BadCell:
+        cell = super().__new__(cls, value)
+        cell.message = message
+        return cell
+
+    def __reduce__(self) -> tuple[type[BadCell], tuple[str, str]]:
+        return (BadCell, (str(self), self.message))
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """One problem with one cell (or one row, when ``column`` is ``None``).
@@ -60,7 +79,11 @@ class FileInfo:
 class ImportResult:
     """The report of one import (or dry run), the same for the API, admin and command.
 
-    ``rows == created + updated + skipped + invalid`` always holds. ``errors`` may be
+    The counts say what was written: a real run that wrote nothing because rows are invalid
+    reports ``created == updated == skipped == 0``; a dry run reports what a real run would
+    write. ``rows == created + updated + skipped + invalid`` holds for every run that wrote
+    (``committed``), every dry run without invalid rows, and every run with
+    ``skip_invalid``. ``errors`` may be
     shorter than the number of problems when ``max_errors`` capped it
     (``errors_truncated`` says so); the counts are exact.
     """

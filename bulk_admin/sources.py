@@ -14,7 +14,7 @@ import csv
 import datetime
 import io
 import os
-import zipfile
+import warnings
 from collections.abc import Iterator
 from typing import IO, Any, Literal
 
@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import SourceError
-from bulk_admin.results import FileInfo
+from bulk_admin.results import BadCell, FileInfo
+from bulk_admin.workbook import Workbook
 
 Row = tuple[int, list[Any]]
 FileLike = IO[bytes]
@@ -236,6 +237,55 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
+# Stands for NUL inside the csv module: a noncharacter, which no text file means to hold.
+_NUL_STAND_IN = "\ufffe"
+# Control characters that text never holds; tab, line ends and form feed are left out.
+_BINARY_CHARACTERS = [chr(code) for code in range(32) if chr(code) not in "\t\n\r\x0b\x0c"]
+
+
+def _nul_cell(cell: str) -> BadCell:
+    return BadCell(
+        cell.replace(_NUL_STAND_IN, "\x00"),
+        _("The cell contains a NUL character, which the database cannot store."),
+    )
+
+
+def _looks_binary(sample: str) -> bool:
+    """Return True if ``sample`` is not text: many control characters, as binary files have.
+
+    A NUL in a cell or two is a row error of those cells; a file that is mostly control
+    characters (an image, an executable, UTF-16 without a byte order mark read as 8-bit
+    text, where every other byte is NUL) is refused at once.
+    """
+    controls = sum(sample.count(character) for character in _BINARY_CHARACTERS)
+    return controls > 8 and controls * 100 > len(sample)
+
+
+def text_encoding(name: str) -> str:
+    """Return the codec name for ``name``, or raise SourceError if it cannot decode text.
+
+    ``hex``, ``base64``, ``zlib`` and ``rot13`` are codecs of Python but not text encodings;
+    ``undefined`` refuses everything.
+    """
+    try:
+        codec = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise SourceError(_("Unknown encoding “%(encoding)s”.") % {"encoding": name}) from None
+    # CodecInfo has said whether a codec decodes bytes to text since Python 3.4; decoding
+    # nothing tells nothing (b"".decode("hex") succeeds). "undefined" refuses all input.
+    try:
+        text = getattr(codec, "_is_text_encoding", True) and codec.name != "undefined"
+        codecs.getincrementaldecoder(codec.name)()
+    except (LookupError, TypeError, ValueError, UnicodeError, AttributeError):
+        text = False
+    if not text:
+        raise SourceError(
+            _("“%(encoding)s” is not a text encoding; choose one such as utf-8 or cp1252.")
+            % {"encoding": name}
+        ) from None
+    return codec.name
+
+
 class CsvSource(Source):
     """Read a delimited text file, streamed through a text wrapper."""
 
@@ -246,19 +296,14 @@ class CsvSource(Source):
         if encoding in ("", "auto", None):
             encoding = detect_encoding(file)
         else:
-            try:
-                encoding = codecs.lookup(encoding).name
-            except LookupError:
-                raise SourceError(
-                    _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}
-                ) from None
+            encoding = text_encoding(encoding)
         file.seek(0)
         self._text = io.TextIOWrapper(file, encoding=encoding, errors="strict", newline="")
         try:
             sample = self._text.read(_SAMPLE_SIZE)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise _decode_error(file, encoding, delimiter, exc) from None
-        if "\x00" in sample:
+        if _looks_binary(sample):
             raise SourceError(_("The file is not a text (CSV) file: it contains binary data."))
         if delimiter in ("", "auto", None):
             delimiter = sniff_delimiter(sample)
@@ -273,7 +318,8 @@ class CsvSource(Source):
         # The csv module's own cell limit would fail with an unclear message; our own
         # limit is checked per row instead.
         csv.field_size_limit(max(conf.MAX_CELL_SIZE + 1, 131072))
-        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
+        self._nul = False
+        self._reader = csv.reader(self._lines(), delimiter=delimiter, strict=False)
         self._delimiter = delimiter
         self._record = 0
         header: list[str] = []
@@ -283,12 +329,25 @@ class CsvSource(Source):
         self.info = FileInfo(format="csv", headers=header, encoding=encoding, delimiter=delimiter)
         _check_width(header)
 
+    def _lines(self) -> Iterator[str]:
+        # The csv module reads a record's lines as it needs them, so a NUL seen here belongs
+        # to the record being read. NUL is replaced by a noncharacter on the way in (the csv
+        # module of Python 3.10 refuses NUL) and turned back in _records.
+        for line in self._text:
+            if "\x00" in line:
+                self._nul = True
+                line = line.replace("\x00", _NUL_STAND_IN)
+            yield line
+
     def _records(self) -> Iterator[list[str]]:
         try:
             for cells in self._reader:
                 self._record += 1
+                if self._nul:
+                    self._nul = False
+                    cells = [_nul_cell(cell) if _NUL_STAND_IN in cell else cell for cell in cells]
                 yield cells
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise _decode_error(self._file, self._text.encoding, self._delimiter, exc) from None
         except csv.Error as exc:
             if "field limit" in str(exc):
@@ -309,9 +368,7 @@ class CsvSource(Source):
             self._text.detach()
 
 
-def _decode_error(
-    file: FileLike, encoding: str, delimiter: str, exc: UnicodeDecodeError
-) -> SourceError:
+def _decode_error(file: FileLike, encoding: str, delimiter: str, exc: UnicodeError) -> SourceError:
     """Return the error for a byte ``encoding`` cannot decode, naming the row holding it.
 
     The text layer decodes ahead of the CSV reader, so the row being read when the error
@@ -319,6 +376,15 @@ def _decode_error(
     that byte, and the CSV records before it are counted.
     """
     row = None
+    if not isinstance(exc, UnicodeDecodeError):
+        # A codec that fails without saying where (utf-16 without a byte order mark...).
+        return SourceError(
+            _(
+                "The file cannot be read as %(encoding)s text (%(error)s). "
+                "Choose the file's encoding."
+            )
+            % {"encoding": encoding, "error": " ".join(str(exc).split())[:200]}
+        )
     try:
         file.seek(0)
         decoder = codecs.getincrementaldecoder(encoding)()
@@ -330,7 +396,9 @@ def _decode_error(
             pending = len(decoder.getstate()[0])
             try:
                 decoder.decode(block)
-            except UnicodeDecodeError as error:
+            except UnicodeError as error:
+                if not isinstance(error, UnicodeDecodeError):
+                    raise ValueError from None
                 offset += error.start - pending
                 break
             offset += len(block)
@@ -351,7 +419,7 @@ def _decode_error(
             delimiter = ","
         records = sum(1 for _cells in csv.reader(lines(), delimiter=delimiter, strict=False))
         row = records + 1 if not last or last[-1] in "\r\n" else records
-    except (csv.Error, OSError, ValueError):
+    except (csv.Error, OSError, ValueError, UnicodeError, LookupError):
         row = None
     if row is None:
         return SourceError(
@@ -392,39 +460,6 @@ def _check_width(header: list[str]) -> None:
 # --- XLSX --------------------------------------------------------------------------------
 
 
-def _check_xlsx_archive(file: FileLike) -> None:
-    """Refuse archives that are not XLSX or that would inflate beyond the limit."""
-    file.seek(0)
-    try:
-        with zipfile.ZipFile(file) as archive:
-            names = set(archive.namelist())
-            total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise SourceError(
-            _("The file is not a valid XLSX workbook (the archive is damaged).")
-        ) from None
-    finally:
-        file.seek(0)
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        if "content.xml" in names and "mimetype" in names:
-            raise SourceError(
-                _(
-                    "OpenDocument spreadsheets (.ods) are not supported. "
-                    "Save the file as XLSX or CSV."
-                )
-            )
-        raise SourceError(_("The file is a ZIP archive but not an XLSX workbook."))
-    limit = conf.MAX_XLSX_UNCOMPRESSED
-    if limit and total > limit:
-        raise SourceError(
-            _(
-                "The workbook would unpack to %(size)d MB, more than the %(max)d MB this site "
-                "accepts. Save it as CSV instead."
-            )
-            % {"size": total // (1024 * 1024), "max": limit // (1024 * 1024)}
-        )
-
-
 def _choose_sheet(names: list[str], sheet: str | int | None) -> str:
     if sheet is None or sheet == "":
         if not names:
@@ -459,6 +494,41 @@ def _openpyxl_rows(worksheet: Any) -> Iterator[list[Any]]:
         yield row
 
 
+def _is_panic(exc: BaseException) -> bool:
+    # pyo3 raises a Rust panic as pyo3_runtime.PanicException, a BaseException subclass
+    # that no module exports, so ``except Exception`` lets it through.
+    return type(exc).__name__ == "PanicException"
+
+
+def _reader_error(exc: BaseException, row: int | None) -> SourceError:
+    """Return the message for an XLSX reader's failure, or re-raise what is no failure."""
+    if not isinstance(exc, Exception) and not _is_panic(exc):
+        raise exc  # KeyboardInterrupt, SystemExit, GeneratorExit
+    if isinstance(exc, MemoryError):
+        reason = _("it needs more memory than this site has")
+    else:
+        reason = " ".join(str(exc).split())[:300] or exc.__class__.__name__
+    if row is None:
+        return SourceError(_("The XLSX workbook cannot be read: %(error)s") % {"error": reason})
+    return SourceError(
+        _("Row %(row)d of the workbook cannot be read: %(error)s") % {"row": row, "error": reason}
+    )
+
+
+def excel_error_cell(text: str) -> BadCell:
+    """Return the cell for an Excel error such as ``#DIV/0!``: a row error, never empty."""
+    return BadCell(text, _("The cell holds the Excel error %(error)s.") % {"error": text})
+
+
+def _with_error_cells(cells: list[Any], errors: list[tuple[int, str]]) -> list[Any]:
+    cells = list(cells)
+    for column, text in errors:
+        if column >= len(cells):
+            cells.extend([None] * (column + 1 - len(cells)))
+        cells[column] = excel_error_cell(text)
+    return cells
+
+
 class XlsxSource(Source):
     """Read one sheet of an XLSX workbook, keeping typed cells typed.
 
@@ -470,7 +540,14 @@ class XlsxSource(Source):
     def __init__(
         self, file: FileLike, *, sheet: str | int | None = None, reader: str | None = None
     ):
-        _check_xlsx_archive(file)
+        # The archive and the chosen sheet are checked before a native reader sees them:
+        # a hostile file must end in a message, not in an aborted process (bulk_admin.workbook).
+        workbook = Workbook(file)
+        try:
+            name = _choose_sheet(workbook.sheet_names(), sheet)
+            scan = workbook.scan(name)
+        finally:
+            workbook.close()
         reader = reader or conf.XLSX_READER
         if reader == "auto":
             try:
@@ -479,12 +556,20 @@ class XlsxSource(Source):
                 reader = "openpyxl"
             else:
                 reader = "calamine"
+        if reader == "calamine" and (
+            scan.area > conf.XLSX_MAX_CALAMINE_CELLS or scan.cells_without_reference
+        ):
+            # python-calamine holds the sheet's whole range in memory; openpyxl streams it.
+            reader = "openpyxl"
         self._file = file
         self._workbook: Any = None
+        self._error_cells: dict[int, list[tuple[int, str]]] = {}
+        for (row, column), text in scan.errors.items():
+            self._error_cells.setdefault(row, []).append((column, text))
         if reader == "calamine":
-            self._iter, name = self._open_calamine(file, sheet)
+            self._iter = self._open_calamine(file, name)
         elif reader == "openpyxl":
-            self._iter, name = self._open_openpyxl(file, sheet)
+            self._iter = self._open_openpyxl(file, name)
         else:
             raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
         self.reader = reader
@@ -496,21 +581,14 @@ class XlsxSource(Source):
         self.info = FileInfo(format="xlsx", headers=header, sheet=name)
         _check_width(header)
 
-    def _open_calamine(
-        self, file: FileLike, sheet: str | int | None
-    ) -> tuple[Iterator[list[Any]], str]:
+    def _open_calamine(self, file: FileLike, name: str) -> Iterator[list[Any]]:
         import python_calamine
 
         try:
             workbook = python_calamine.CalamineWorkbook.from_filelike(file)
-            name = _choose_sheet(list(workbook.sheet_names), sheet)
             data = workbook.get_sheet_by_name(name)
-        except SourceError:
-            raise
-        except Exception as exc:  # calamine raises its own error types, and some plain ones
-            raise SourceError(
-                _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
-            ) from None
+        except BaseException as exc:  # calamine's own errors, plain ones, and Rust panics
+            raise _reader_error(exc, None) from None
         self._workbook = workbook
         # iter_rows() yields the empty rows above the used range but starts each row at its
         # first used column (python-calamine issue #177); columns must start at column A.
@@ -518,47 +596,44 @@ class XlsxSource(Source):
         width = data.width
         iterator = iter(data.iter_rows())
         if not start_column:
-            return iterator, name
+            return iterator
 
         def rows() -> Iterator[list[Any]]:
             padding = [""] * start_column
             for row in iterator:
                 yield padding + row if len(row) == width else row
 
-        return rows(), name
+        return rows()
 
-    def _open_openpyxl(
-        self, file: FileLike, sheet: str | int | None
-    ) -> tuple[Iterator[list[Any]], str]:
+    def _open_openpyxl(self, file: FileLike, name: str) -> Iterator[list[Any]]:
         import openpyxl
 
         try:
-            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
-            name = _choose_sheet(list(workbook.sheetnames), sheet)
+            with warnings.catch_warnings():
+                # openpyxl warns about what it does not read (styles, extensions); the
+                # values are what matters here.
+                warnings.simplefilter("ignore", UserWarning)
+                workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
             worksheet = workbook[name]
             # A <dimension> written by another program may lie about the sheet's size.
             worksheet.reset_dimensions()
-        except SourceError:
-            raise
-        except Exception as exc:
-            raise SourceError(
-                _("The XLSX workbook cannot be read: %(error)s") % {"error": exc}
-            ) from None
+        except BaseException as exc:
+            raise _reader_error(exc, None) from None
         self._workbook = workbook
-        return _openpyxl_rows(worksheet), name
+        return _openpyxl_rows(worksheet)
 
     def _records(self) -> Iterator[list[Any]]:
+        error_cells = self._error_cells
         try:
             for cells in self._iter:
                 self._record += 1
+                if error_cells and self._record in error_cells:
+                    cells = _with_error_cells(cells, error_cells[self._record])
                 yield cells
         except SourceError:
             raise
-        except Exception as exc:
-            raise SourceError(
-                _("Row %(row)d of the workbook cannot be read: %(error)s")
-                % {"row": self._record + 1, "error": exc}
-            ) from None
+        except BaseException as exc:
+            raise _reader_error(exc, self._record + 1) from None
 
     def close(self) -> None:
         if self._workbook is not None and hasattr(self._workbook, "close"):

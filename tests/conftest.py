@@ -1,9 +1,10 @@
 import csv
 import io
 import json
+import sys
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 
@@ -57,6 +58,12 @@ def make_xlsx(tmp_path):
     return make
 
 
+class Report(dict):
+    """A ``--json`` report, knowing the exit status of the run that printed it."""
+
+    exit_code = None
+
+
 class CommandRun:
     def __init__(self, code, stdout, stderr):
         self.code = code
@@ -65,7 +72,9 @@ class CommandRun:
 
     @property
     def json(self):
-        return json.loads(self.stdout)
+        report = Report(json.loads(self.stdout))
+        report.exit_code = self.code
+        return report
 
 
 @pytest.fixture
@@ -77,6 +86,10 @@ def bulk_import(capsys):
         code = 0
         try:
             call_command("bulk_import", *map(str, args))
+        except CommandError as error:
+            # What BaseCommand.run_from_argv prints and exits with from a shell.
+            sys.stderr.write("%s: %s\n" % (error.__class__.__name__, error))
+            code = error.returncode
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
         out, err = capsys.readouterr()

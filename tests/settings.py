@@ -106,3 +106,7 @@ elif _DB == "sqlite":
     }
 else:
     raise RuntimeError(f"Unknown BULK_ADMIN_TEST_DB {_DB!r}")
+
+# A child process of a test (tests/fuzz/worker.py) works in the test database of its parent.
+if os.environ.get("BULK_ADMIN_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["BULK_ADMIN_WORKER_DB_NAME"]

@@ -239,7 +239,8 @@ def test_max_errors_caps_the_list_but_not_the_counts(make_csv, library):
         ["e%d" % n, "T", "bad" if n % 2 else "1"] for n in range(40)
     ]
     result = import_file(Book, make_csv(rows), chunk_size=7, max_errors=5)
-    assert (result.rows, result.invalid, result.created) == (40, 20, 20)
+    # Nothing was written: a failed real run reports no created rows (issue 7).
+    assert (result.rows, result.invalid, result.created) == (40, 20, 0)
     assert len(result.errors) == 5 and result.errors_truncated
     assert [e.row for e in result.errors] == [3, 5, 7, 9, 11]
     uncapped = import_file(Book, make_csv(rows), chunk_size=7)
@@ -274,7 +275,8 @@ def test_errors_are_sorted_by_row_then_column(make_csv, library):
         (4, "pages"),
     ]
     # Row 5 repeats row 2's isbn, but row 2 was invalid and never took it.
-    assert result.invalid == 3 and result.created == 1
+    assert result.invalid == 3 and result.created == 0
+    assert import_file(Book, make_csv(rows), chunk_size=2, dry_run=True).created == 1
 
 
 # --- hooks and converters ------------------------------------------------------------------------
@@ -495,7 +497,7 @@ def test_composite_key_skip_first_wins_across_chunks(make_csv, library):
 def test_composite_key_error_across_chunks(make_csv, library):
     before = snapshot(Review)
     result = import_file(Review, make_csv(REVIEWS), chunk_size=2)
-    assert (result.created, result.invalid, result.committed) == (2, 3, False)
+    assert (result.created, result.invalid, result.committed) == (0, 3, False)
     messages = {e.row: e.message for e in result.errors}
     assert sorted(messages) == [2, 5, 6]
     assert "already exists" in messages[2]
@@ -623,7 +625,7 @@ def test_streamed_copy_falls_back_to_every_check(make_csv, library):
     rows = [["isbn", "title", "author__name"], *[["new-%d" % n, "T", "Ann"] for n in range(5)]]
     rows.append(["new-1", "again", "Bob"])
     result = import_file(Book, make_csv(rows, name="dup.csv"), chunk_size=2)
-    assert (result.created, result.invalid, result.committed) == (5, 1, False)
+    assert (result.created, result.invalid, result.committed) == (0, 1, False)
     assert [(e.row, e.column) for e in result.errors] == [(7, "isbn")]
     assert sorted(Book.objects.values_list("isbn", "title")) == before
     result = import_file(Book, path, chunk_size=4)

@@ -13,6 +13,7 @@ from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.importer import Importer, ImportOptions
 from bulk_admin.mapping import parse_map_options
 from bulk_admin.results import ImportResult, format_summary
+from bulk_admin.sources import text_encoding
 
 EXIT_INVALID = 1
 EXIT_CANNOT_RUN = 2
@@ -31,11 +32,18 @@ class Command(BaseCommand):
 
         # Option mistakes exit 2 with one line on stderr, like every other "cannot run".
         def error(message: str) -> None:
-            sys.stderr.write("bulk_import: error: %s\n" % message)
-            sys.exit(EXIT_CANNOT_RUN)
+            raise CommandError(message, returncode=EXIT_CANNOT_RUN)
 
         parser.error = error  # type: ignore[method-assign]
         return parser
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        try:
+            super().run_from_argv(argv)
+        except CommandError as exc:
+            # Raised by the parser, before BaseCommand.run_from_argv handles CommandError.
+            self.stderr.write("CommandError: %s" % exc)
+            sys.exit(exc.returncode)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model", help="app_label.ModelName")
@@ -77,15 +85,23 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = self._import(options)
-        except BulkAdminError as exc:
-            self._fail(str(exc))
-            return
         except CommandError as exc:
-            self._fail(str(exc))
-            return
+            raise CommandError(_one_line(str(exc)), returncode=EXIT_CANNOT_RUN) from None
+        except BulkAdminError as exc:
+            raise CommandError(_one_line(str(exc)), returncode=EXIT_CANNOT_RUN) from None
         except DatabaseError as exc:
-            self._fail("The database cannot be used: %s" % exc)
-            return
+            raise CommandError(
+                _one_line("The database cannot be used: %s" % exc), returncode=EXIT_CANNOT_RUN
+            ) from None
+        except Exception as exc:
+            # The transaction rolled back; the user gets one line, never a traceback.
+            raise CommandError(
+                _one_line(
+                    "The import stopped on an unexpected error, so nothing was written "
+                    "(%s: %s). Please report it." % (exc.__class__.__name__, exc)
+                ),
+                returncode=EXIT_CANNOT_RUN,
+            ) from exc
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
         else:
@@ -96,6 +112,8 @@ class Command(BaseCommand):
     def _import(self, options: dict[str, Any]) -> ImportResult:
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be a positive number.")
+        if options["encoding"] not in ("auto", ""):
+            text_encoding(options["encoding"])  # a codec such as hex or rot13 is refused here
         import_options = ImportOptions(
             mapping=parse_map_options(options["map"]) if options["map"] else None,
             on_conflict=options["on_conflict"],
@@ -121,7 +139,6 @@ class Command(BaseCommand):
         style = self.style.SUCCESS if not result.invalid else self.style.WARNING
         self.stdout.write(style(format_summary(result)))
 
-    def _fail(self, message: str) -> None:
-        # One clear line, never a traceback.
-        self.stderr.write("bulk_import: error: %s" % " ".join(message.split()))
-        sys.exit(EXIT_CANNOT_RUN)
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())[:2000]
