@@ -79,8 +79,9 @@ need() {  # need VENV|DB: does any requested leg use it?
 START=$SECONDS
 mkdir -p "$ARTIFACTS"
 
-# System packages: chromium for the browser tests, the MariaDB client library for mysqlclient.
-ba_ensure_debs pkg-config libmariadb-dev chromium
+# System packages: chromium for the browser tests, the MariaDB client library for mysqlclient,
+# GNU gettext for the check that the catalogues cover every marked string.
+ba_ensure_debs pkg-config libmariadb-dev chromium gettext
 
 # Database servers.
 declare -A SETUP_ERROR=()

@@ -469,3 +469,93 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
         datetime.date(1989, 11, 1),
         False,
     )
+
+
+def test_whole_flow_in_french(page, shoot, staff, tmp_path, settings, monkeypatch):
+    """With LANGUAGE_CODE="fr" every step speaks French, and the JS keeps it French."""
+    from playwright.sync_api import expect
+
+    settings.LANGUAGE_CODE = "fr"
+    # Slow chunks, so that the live panel is seen while the import runs.
+    settings.BULK_ADMIN_CHUNK_SIZE = 1
+    slow = {"on": False}
+
+    def pause(chunk):
+        if slow["on"]:
+            time.sleep(0.4)
+
+    monkeypatch.setattr(admin.site.get_model_admin(Book), "bulk_import_chunk_hooks", [pause])
+    rows = [
+        ["9780441478125", "The Left Hand of Darkness", AUTHORS[0], "9.99", "1969-03-01", ""],
+        ["9780552166591", "Guards! Guards!", AUTHORS[1], "8.50", "1989-11-01", ""],
+        ["9780446675505", "Parable of the Sower", "Nobody Known", "12.00", "1993-10-01", ""],
+    ]
+    path = write_csv(tmp_path / "livres.csv", [HEADER, *rows])
+
+    # Login page and change list: Django's own French, and the import button.
+    page.goto(reverse("admin:index"))
+    page.wait_for_url("**" + reverse("admin:login") + "?next=**")
+    expect(page.locator("label[for=id_username]")).to_contain_text("Nom d’utilisateur")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "import-pw-1")
+    page.click("input[type=submit]")
+    page.wait_for_url("**" + reverse("admin:index"))
+    page.goto(reverse("admin:testapp_book_changelist"))
+    button = page.get_by_role("link", name="Importer (rapide)")
+    expect(button).to_be_visible()
+    shoot("changelist")
+
+    # 1. Upload.
+    button.click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_bulk_import"))
+    expect(page.locator("h1")).to_have_text("Importer des books (rapide)")
+    expect(page.locator("div.breadcrumbs")).to_contain_text("Accueil")
+    expect(page.get_by_text("Options de lecture")).to_be_visible()
+    page.set_input_files("input[type=file]", str(path))
+    shoot("upload")
+    page.get_by_role("button", name="Envoyer et associer les colonnes").click()
+
+    # 2. Mapping.
+    page.wait_for_url("**/mapping/")
+    expect(page.locator("h1")).to_have_text("Associer les colonnes de livres.csv")
+    expect(page.locator(".bulk-import-detected")).to_contain_text("virgule")
+    expect(page.get_by_role("columnheader", name="Colonne du fichier")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Premières valeurs")).to_be_visible()
+    shoot("mapping")
+    page.get_by_role("button", name="Vérifier le fichier").click()
+
+    # 3. Preview, with the invalid row's message in French.
+    page.wait_for_url("**/preview/")
+    expect(page.locator("h1")).to_have_text("Aperçu de livres.csv")
+    expect(page.get_by_text("Ce que fera l’importation")).to_be_visible()
+    expect(page.locator("#content")).to_contain_text("1 ligne non valide")
+    expect(page.locator("table.bulk-import-error-table")).to_contain_text("Nobody Known")
+    expect(page.locator("table.bulk-import-error-table")).to_contain_text("Aucun")
+    expect(page.get_by_text("N’écrire que les lignes valides")).to_be_visible()
+    shoot("preview")
+    page.get_by_label(
+        "N’écrire que les lignes valides et laisser de côté les lignes non valides"
+    ).check()
+    slow["on"] = True
+    page.get_by_role("button", name="Importer les 2 lignes valides").click()
+
+    # 4. The live panel while the rows are written: its text stays French after the JS
+    # has updated the counts.
+    live = page.locator(".bulk-import-live")
+    expect(live).to_be_visible()
+    expect(live).to_contain_text("Écriture des lignes")
+    expect(live).to_contain_text("lignes/s")
+    shoot("importing")
+    assert " rows" not in live.inner_text()
+
+    # 5. Result.
+    page.wait_for_url("**/result/")
+    slow["on"] = False
+    expect(page.locator("h1")).to_have_text("livres.csv importé")
+    expect(page.locator(".bulk-import-result h2")).to_have_text("2 lignes écrites")
+    expect(page.locator("div.bulk-import-result")).to_contain_text("Non valides, laissées de côté")
+    expect(page.get_by_role("link", name="Importer un autre fichier")).to_be_visible()
+    shoot("result")
+    page.get_by_role("link", name="Aller aux books").click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
+    assert Book.objects.count() == 2
