@@ -30,12 +30,14 @@ from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from bulk_admin.mapping import ColumnMapping, FileMapping, Target
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import BadCell, RowError
 from bulk_admin.sources import Row
 
 Converter = Callable[[Any], Any]
 ConvertedRow = tuple[int, list[Any]]
 
+_PLAIN = ReadingOptions()
 TRUE_VALUES = frozenset({"true", "t", "yes", "y", "1", "on", "x"})
 FALSE_VALUES = frozenset({"false", "f", "no", "n", "0", "off"})
 _MAX_SHOWN_VALUE = 200
@@ -88,7 +90,7 @@ def _excel_float(value: float) -> str:
     return format(value, ".15g")
 
 
-def _text_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _text_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> str:
         if isinstance(value, str):
             text = value
@@ -131,7 +133,9 @@ def _out_of_range(field: models.Field, value: Any, negative: bool) -> Validation
     return _invalid(field, "invalid", value)
 
 
-def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _integer_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
+    numbers = reading.reads_numbers
+
     def convert(value: Any) -> int:
         if isinstance(value, bool):
             raise _invalid(field, "invalid", value)
@@ -149,6 +153,8 @@ def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-a
                 return int(shown)
             raise _invalid(field, "invalid", _number_text(value))
         text = str(value).strip()
+        if numbers:
+            text = reading.number_text(text)
         if len(text) <= _MAX_INTEGER_EXPONENT:
             try:
                 return int(text)
@@ -171,7 +177,9 @@ def _integer_converter(field: models.Field) -> Converter:  # type: ignore[type-a
     return convert
 
 
-def _decimal_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _decimal_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
+    numbers = reading.reads_numbers
+
     def convert(value: Any) -> decimal.Decimal:
         if isinstance(value, decimal.Decimal):
             number = value
@@ -184,7 +192,8 @@ def _decimal_converter(field: models.Field) -> Converter:  # type: ignore[type-a
             number = decimal.Decimal(_excel_float(value))
         else:
             try:
-                number = decimal.Decimal(str(value).strip())
+                text = str(value).strip()
+                number = decimal.Decimal(reading.number_text(text) if numbers else text)
             except decimal.InvalidOperation:
                 raise _invalid(field, "invalid", value) from None
         if not number.is_finite():
@@ -194,11 +203,15 @@ def _decimal_converter(field: models.Field) -> Converter:  # type: ignore[type-a
     return convert
 
 
-def _float_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _float_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
+    numbers = reading.reads_numbers
+
     def convert(value: Any) -> float:
         if isinstance(value, bool):
             raise _invalid(field, "invalid", value)
         text = None if isinstance(value, (int, float)) else str(value).strip()
+        if numbers and text is not None:
+            text = reading.number_text(text)
         try:
             number = float(value) if text is None else float(text)
         except (ValueError, OverflowError):
@@ -227,8 +240,10 @@ def _float_range(value: Any) -> ValidationError:
     )
 
 
-def _boolean_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _boolean_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     code = "invalid_nullable" if field.null else "invalid"
+    true_values = TRUE_VALUES | {word.strip().casefold() for word in reading.true_values}
+    false_values = FALSE_VALUES | {word.strip().casefold() for word in reading.false_values}
 
     def convert(value: Any) -> bool:
         if isinstance(value, bool):
@@ -238,17 +253,20 @@ def _boolean_converter(field: models.Field) -> Converter:  # type: ignore[type-a
                 return bool(value)
             raise _invalid(field, code, _number_text(value))
         text = str(value).strip().casefold()
-        if text in TRUE_VALUES:
+        if text in true_values:
             return True
-        if text in FALSE_VALUES:
+        if text in false_values:
             return False
         raise _invalid(field, code, value)
 
     return convert
 
 
-def _parse_with_formats(text: str, formats_name: str) -> datetime.datetime | None:
-    for fmt in get_format(formats_name):
+def _parse_with_formats(
+    text: str, formats_name: str, formats: Sequence[str] = ()
+) -> datetime.datetime | None:
+    """Parse ``text`` with ``formats``, or the active language's ``formats_name`` formats."""
+    for fmt in formats or get_format(formats_name):
         try:
             return datetime.datetime.strptime(text, fmt)
         except (ValueError, TypeError):
@@ -256,7 +274,7 @@ def _parse_with_formats(text: str, formats_name: str) -> datetime.datetime | Non
     return None
 
 
-def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _date_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.date:
         if isinstance(value, datetime.datetime):
             if timezone.is_aware(value):
@@ -274,7 +292,7 @@ def _date_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
             raise _invalid(field, "invalid_date", value) from None
         if parsed is not None:
             return parsed
-        fallback = _parse_with_formats(text, "DATE_INPUT_FORMATS")
+        fallback = _parse_with_formats(text, "DATE_INPUT_FORMATS", reading.date_formats)
         if fallback is not None:
             return fallback.date()
         raise _invalid(field, "invalid", value)
@@ -317,7 +335,7 @@ def _zoned(value: datetime.datetime, field: models.Field, original: Any) -> date
     return value
 
 
-def _datetime_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _datetime_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.datetime:
         if isinstance(value, datetime.datetime):
             return _aware(value, field, value)
@@ -336,7 +354,9 @@ def _datetime_converter(field: models.Field) -> Converter:  # type: ignore[type-
             if day is not None:
                 parsed = datetime.datetime(day.year, day.month, day.day)
         if parsed is None:
-            parsed = _parse_with_formats(text, "DATETIME_INPUT_FORMATS")
+            parsed = _parse_with_formats(text, "DATETIME_INPUT_FORMATS", reading.datetime_formats)
+        if parsed is None and reading.date_formats:
+            parsed = _parse_with_formats(text, "DATE_INPUT_FORMATS", reading.date_formats)
         if parsed is None:
             raise _invalid(field, "invalid", value)
         return _aware(parsed, field, value)
@@ -344,7 +364,7 @@ def _datetime_converter(field: models.Field) -> Converter:  # type: ignore[type-
     return convert
 
 
-def _time_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _time_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.time:
         if isinstance(value, datetime.datetime):
             return value.time()
@@ -362,7 +382,7 @@ def _time_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     return convert
 
 
-def _duration_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _duration_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> datetime.timedelta:
         if isinstance(value, datetime.timedelta):
             return _duration_in_range(value, value)
@@ -398,7 +418,7 @@ def _duration_in_range(duration: datetime.timedelta, original: Any) -> datetime.
     return duration
 
 
-def _uuid_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _uuid_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     def convert(value: Any) -> uuid.UUID:
         if isinstance(value, uuid.UUID):
             return value
@@ -410,7 +430,7 @@ def _uuid_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     return convert
 
 
-def _json_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _json_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     decoder = getattr(field, "decoder", None)
 
     def convert(value: Any) -> Any:
@@ -426,11 +446,11 @@ def _json_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
     return convert
 
 
-def _generic_converter(field: models.Field) -> Converter:  # type: ignore[type-arg]
+def _generic_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
     return field.to_python
 
 
-_BY_TYPE: dict[str, Callable[[models.Field], Converter]] = {  # type: ignore[type-arg]
+_BY_TYPE: dict[str, Callable[[models.Field, ReadingOptions], Converter]] = {  # type: ignore[type-arg]
     "CharField": _text_converter,
     "TextField": _text_converter,
     "SlugField": _text_converter,
@@ -464,15 +484,20 @@ def _is_text(field: models.Field) -> bool:  # type: ignore[type-arg]
     return _BY_TYPE.get(field.get_internal_type()) is _text_converter
 
 
-def build_converter(field: models.Field, base: Converter | None = None) -> Converter:  # type: ignore[type-arg]
+def build_converter(
+    field: models.Field,  # type: ignore[type-arg]
+    base: Converter | None = None,
+    reading: ReadingOptions = _PLAIN,
+) -> Converter:
     """Return a function converting one non-empty cell for ``field``.
 
     It returns the Python value or raises ValidationError; validators and choices of
-    ``field`` run on the result. ``base`` replaces the built-in conversion.
+    ``field`` run on the result. ``base`` replaces the built-in conversion; ``reading`` says
+    how dates, numbers and booleans are written.
     """
     factory = _BY_TYPE.get(field.get_internal_type(), _generic_converter)
     if base is None:
-        base = factory(field)
+        base = factory(field, reading)
     validators = list(field.validators)
     choices = None
     if field.choices:
@@ -558,6 +583,19 @@ def _inline_validators(validators: list[Any]) -> Callable[[Any], bool] | None:
         first, second = tests
         return lambda value: first(value) or second(value)
     return lambda value: any(test(value) for test in tests)
+
+
+def _with_null_markers(
+    convert: Converter, empty: Callable[[], Any], nulls: frozenset[str]
+) -> Converter:
+    """Return ``convert`` reading a cell equal to a null marker as an empty cell."""
+
+    def read(value: Any) -> Any:
+        if value.__class__ is str and value.strip() in nulls:
+            return empty()
+        return convert(value)
+
+    return read
 
 
 def _chain(first: Converter, second: Converter) -> Converter:
@@ -674,6 +712,7 @@ class Plan:
         now: datetime.datetime | None = None,
         converters: Mapping[str, Converter] | None = None,
         empty_cells: Mapping[str, Callable[[], Any]] | None = None,
+        reading: ReadingOptions | None = None,
     ):
         self.mapping = mapping
         self.model = mapping.model
@@ -685,6 +724,8 @@ class Plan:
         self.fields: list[models.Field] = []  # type: ignore[type-arg]
         self.mapped_fields: list[models.Field] = []  # type: ignore[type-arg]
         self.auto_now_fields: list[models.Field] = []  # type: ignore[type-arg]
+        self.reading = reading = reading or _PLAIN
+        nulls = reading.nulls
         fills: list[_Fill] = []
         for column in mapping.columns:
             target = column.target
@@ -692,15 +733,14 @@ class Plan:
             position = len(self.fields)
             self.fields.append(target.field)
             self.mapped_fields.append(target.field)
+            empty = (empty_cells or {}).get(target.field.name) or empty_rule(target.field)
+            convert = build_converter(
+                value_field, (converters or {}).get(target.field.name), reading
+            )
+            if nulls:
+                convert = _with_null_markers(convert, empty, nulls)
             self.columns.append(
-                _Column(
-                    position=position,
-                    mapping=column,
-                    convert=build_converter(
-                        value_field, (converters or {}).get(target.field.name)
-                    ),
-                    empty=(empty_cells or {}).get(target.field.name) or empty_rule(target.field),
-                )
+                _Column(position=position, mapping=column, convert=convert, empty=empty)
             )
             if target.is_relation:
                 self.relations.append(_Relation(position=position, column=column))

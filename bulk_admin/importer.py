@@ -29,8 +29,10 @@ from bulk_admin import signals
 from bulk_admin.conf import conf
 from bulk_admin.conversion import Plan
 from bulk_admin.exceptions import DatabaseRejected, ImportCancelled, OptionError
+from bulk_admin.hints import HintCollector
 from bulk_admin.keys import resolve_keys
 from bulk_admin.mapping import FileMapping, build_mapping, importable_fields
+from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import FileInfo, ImportResult, RowError
 from bulk_admin.sinks import CopySink, choose_sink
 from bulk_admin.sources import Row, Source, open_source
@@ -91,6 +93,24 @@ class ImportOptions:
     empty_cells: Mapping[str, Callable[[], Any]] | None = None
     """``{field name: function}`` giving the value of an empty cell of that field, in place
     of the field's own rule (NULL, ``""`` or the model default)."""
+    null_values: Sequence[str] = ()
+    """Cells equal to one of these texts (after trimming) are empty, in every column."""
+    date_formats: Sequence[str] = ()
+    """``strptime`` formats for date cells, tried after ISO 8601 in place of the language's."""
+    datetime_formats: Sequence[str] = ()
+    """The same for date-and-time cells."""
+    decimal_separator: str | None = None
+    """The decimal separator of numbers (``","`` for ``1.234,56``)."""
+    thousands_separator: str | None = None
+    """The separator grouping digits, removed from numbers (``"."`` for ``1.234,56``)."""
+    true_values: Sequence[str] = ()
+    """Words read as True, beside true/yes/1/on/x."""
+    false_values: Sequence[str] = ()
+    """Words read as False, beside false/no/0/off."""
+    on_errors: Callable[[list[RowError]], None] | None = None
+    """Function called with the errors of each chunk as they are found (in file order, the
+    key errors found at the end last), so that a caller can write them out instead of holding
+    them: the result keeps at most ``max_errors`` of them."""
     header_hook: Callable[[list[str]], Mapping[str, Any]] | None = None
     """Function called with the file's header once it is read; the options it returns
     replace these for the rest of the import (a mapping and keys that depend on which
@@ -151,6 +171,21 @@ class Importer:
             sheet=options.sheet,
         )
 
+    def reading_options(self) -> ReadingOptions:
+        """Return the options' null markers, formats, separators and words, checked."""
+        options = self.options
+        return ReadingOptions.from_dict(
+            {
+                "null_values": options.null_values,
+                "date_formats": options.date_formats,
+                "datetime_formats": options.datetime_formats,
+                "decimal_separator": options.decimal_separator,
+                "thousands_separator": options.thousands_separator,
+                "true_values": options.true_values,
+                "false_values": options.false_values,
+            }
+        )
+
     def build_mapping(self, headers: Sequence[str]) -> FileMapping:
         options = self.options
         fields = importable_fields(self.model, options.fields, options.exclude)
@@ -182,6 +217,7 @@ class Importer:
                 using=self.using,
                 converters=options.converters,
                 empty_cells=options.empty_cells,
+                reading=self.reading_options(),
             )
             self.plan = plan
             keys = resolve_keys(plan, options.keys, options.on_conflict)
@@ -218,6 +254,8 @@ class Importer:
             committed=committed,
             file=source.info,
             errors_truncated=state.truncated,
+            hints=state.hints.hints() if state.hints is not None else [],
+            reading=plan.reading.as_dict(),
             timings={"total": total, "read": state.read_time, "write": state.write_time},
         )
         if committed:
@@ -263,7 +301,18 @@ class Importer:
             skip_invalid=options.skip_invalid,
             stream=stream,
         )
-        state = _RunState(source.info, max_errors=self._max_errors())
+        state = _RunState(
+            source.info,
+            max_errors=self._max_errors(),
+            hints=HintCollector(
+                {
+                    column.target.path: column.target.lookup or column.target.field
+                    for column in plan.mapping.columns
+                },
+                plan.reading,
+            ),
+            on_errors=options.on_errors,
+        )
         try:
             committed = self._run(source, plan, sink, state, started)
         except DatabaseError as exc:
@@ -352,6 +401,8 @@ class _StreamFallback(Exception):
 class _RunState:
     info: FileInfo
     max_errors: int | None
+    hints: HintCollector | None = None
+    on_errors: Callable[[list[RowError]], None] | None = None
     rows: int = 0
     invalid: int = 0
     skipped: int = 0
@@ -362,6 +413,11 @@ class _RunState:
 
     def add_errors(self, errors: list[RowError], invalid: int) -> None:
         self.invalid += invalid
+        if errors:
+            if self.hints is not None:
+                self.hints.add(errors)
+            if self.on_errors is not None:
+                self.on_errors(errors)
         if self.max_errors is not None and len(self.errors) + len(errors) > self.max_errors:
             errors = errors[: max(self.max_errors - len(self.errors), 0)]
             self.truncated = True

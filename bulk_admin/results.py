@@ -102,6 +102,11 @@ class ImportResult:
     file: FileInfo | None = None
     errors_truncated: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    hints: list[Any] = field(default_factory=list)
+    """:class:`~bulk_admin.hints.Hint` proposals of reading options that would read refused
+    cells (``NA`` as empty, a date format, decimal commas), the most cells first."""
+    reading: dict[str, Any] = field(default_factory=dict)
+    """The reading options the file was read with (:class:`~bulk_admin.reading.ReadingOptions`)."""
 
     @property
     def duration(self) -> float:

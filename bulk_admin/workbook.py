@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -43,6 +45,21 @@ _BLOCK = 1024 * 1024
 # what the part can hold is a lie that a reader would trust to reserve memory.
 _MIN_SHARED_STRING_BYTES = 13
 _SHARED_STRINGS_SLACK = 100_000
+
+# What zipfile raises for a damaged archive: its own error, and those of the layers below it
+# (a bad deflate stream is zlib.error, a cut header struct.error).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    KeyError,
+    IndexError,
+    OverflowError,
+)
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -143,7 +160,7 @@ class Workbook:
         try:
             self._zip = zipfile.ZipFile(file)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        except _ZIP_ERRORS:
             raise SourceError(
                 _("The file is not a valid XLSX workbook (the archive is damaged).")
             ) from None
@@ -198,7 +215,7 @@ class Workbook:
                     if not block:
                         return
                     yield block
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             # zipfile checks every part's CRC and declared size as it inflates it.
             raise _damaged(str(exc) or exc.__class__.__name__) from None
 

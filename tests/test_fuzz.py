@@ -100,6 +100,16 @@ def _xlsx(rows, **options):
     return workbook_bytes(rows, **options)
 
 
+def _damaged_deflate():
+    """A workbook whose sheet's deflate stream starts with a reserved block type."""
+    data = bytearray(_xlsx([["name", "starts"], ["x", "2024-01-01"]]))
+    name = b"xl/worksheets/sheet1.xml"
+    header = data.rindex(b"PK\x03\x04", 0, data.index(name))
+    start = header + 30 + len(name)
+    data[start] = 0xFF  # BFINAL=1, BTYPE=11: "invalid block type"
+    return bytes(data)
+
+
 REGRESSIONS = {
     # 1. Out of range once stored in UTC.
     "datetime-year-1-in-paris": ("csv", b"name,starts\nx,0001-01-01 00:00\n", "testapp.Event", 1),
@@ -168,6 +178,8 @@ REGRESSIONS = {
         "testapp.Event",
         2,
     ),
+    # Found by the long campaign: zipfile raises zlib.error for a bad deflate stream.
+    "deflate-invalid-block-type": ("xlsx", _damaged_deflate(), "testapp.Event", 2),
     # 9. A row number of 2**32 - 1 (openpyxl produced every row up to it).
     "row-4294967295": (
         "xlsx",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
@@ -12,7 +14,7 @@ from django.db import DatabaseError
 from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.importer import Importer, ImportOptions
 from bulk_admin.mapping import parse_map_options
-from bulk_admin.results import ImportResult, format_summary
+from bulk_admin.results import ImportResult, RowError, format_summary
 from bulk_admin.sources import text_encoding
 
 EXIT_INVALID = 1
@@ -79,10 +81,47 @@ class Command(BaseCommand):
             choices=["auto", "copy", "bulk_create"],
             help="How rows are written",
         )
+        parser.add_argument(
+            "--null",
+            action="append",
+            default=[],
+            metavar="TEXT",
+            dest="null_values",
+            help="A cell equal to TEXT (after trimming) is empty, in every column (repeatable)",
+        )
+        parser.add_argument(
+            "--date-format",
+            action="append",
+            default=[],
+            metavar="FORMAT",
+            dest="date_formats",
+            help="strptime format of date cells, tried after ISO 8601 (repeatable)",
+        )
+        parser.add_argument(
+            "--datetime-format",
+            action="append",
+            default=[],
+            metavar="FORMAT",
+            dest="datetime_formats",
+            help="strptime format of date-and-time cells (repeatable)",
+        )
+        parser.add_argument(
+            "--decimal-separator", metavar="CHAR", dest="decimal_separator", default=None
+        )
+        parser.add_argument(
+            "--thousands-separator", metavar="CHAR", dest="thousands_separator", default=None
+        )
+        parser.add_argument(
+            "--true", action="append", default=[], metavar="WORD", dest="true_values"
+        )
+        parser.add_argument(
+            "--false", action="append", default=[], metavar="WORD", dest="false_values"
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object on stdout")
         parser.add_argument("--database", help="Database alias (default: the router's)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self._spool = _ErrorSpool()
         try:
             result = self._import(options)
         except CommandError as exc:
@@ -102,10 +141,16 @@ class Command(BaseCommand):
                 ),
                 returncode=EXIT_CANNOT_RUN,
             ) from exc
+        errors: Iterable[RowError] = result.errors
+        if result.errors_truncated:
+            errors = self._spool.read()  # every error, in the order found
         if options["json"]:
-            self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+            self._write_json(result, errors)
         else:
-            self._write_report(result)
+            self._write_report(result, errors)
+        for hint in result.hints:
+            self.stderr.write("hint: %s (%s)" % (hint.message, hint.command_option()))
+        self._spool.close()
         if result.invalid and not options["skip_invalid"]:
             sys.exit(EXIT_INVALID)
 
@@ -127,17 +172,69 @@ class Command(BaseCommand):
             encoding=options["encoding"],
             delimiter=options["delimiter"],
             sheet=options["sheet"],
+            null_values=options["null_values"],
+            date_formats=options["date_formats"],
+            datetime_formats=options["datetime_formats"],
+            decimal_separator=options["decimal_separator"],
+            thousands_separator=options["thousands_separator"],
+            true_values=options["true_values"],
+            false_values=options["false_values"],
+            # Errors past the first ones go to a file as they are found: an import whose
+            # every row is invalid runs in flat memory, and every error is still printed.
+            max_errors=_ERRORS_IN_MEMORY,
+            on_errors=self._spool.write,
         )
         return Importer(options["model"], options["file"], import_options).run()
 
-    def _write_report(self, result: ImportResult) -> None:
-        for error in result.errors:
+    def _write_json(self, result: ImportResult, errors: Iterable[RowError]) -> None:
+        # One JSON object on one line, written piece by piece: the errors are streamed.
+        data = result.as_dict()
+        data.pop("errors")
+        mapping = data.pop("mapping")
+        head = json.dumps(data, ensure_ascii=False, default=str)[:-1]
+        self.stdout.write(head + ', "errors": [', ending="")
+        for index, error in enumerate(errors):
+            text = json.dumps(error.as_dict(), ensure_ascii=False, default=str)
+            self.stdout.write(text if not index else ", " + text, ending="")
+        self.stdout.write('], "mapping": %s}' % json.dumps(mapping, ensure_ascii=False))
+
+    def _write_report(self, result: ImportResult, errors: Iterable[RowError]) -> None:
+        for error in errors:
             where = "row %s" % error.row if error.row is not None else "file"
             if error.column:
                 where += ", column %s" % error.column
             self.stderr.write("%s: %s" % (where, error.message))
         style = self.style.SUCCESS if not result.invalid else self.style.WARNING
         self.stdout.write(style(format_summary(result)))
+
+
+# Errors kept in memory, sorted by row and column; beyond them, every error is streamed.
+_ERRORS_IN_MEMORY = 10_000
+
+
+class _ErrorSpool:
+    """Every error of a run, in the order found, in a temporary file (JSON lines)."""
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+
+    def write(self, errors: list[RowError]) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        for error in errors:
+            self._file.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+
+    def read(self) -> Iterator[RowError]:
+        if self._file is None:
+            return
+        self._file.seek(0)
+        for line in self._file:
+            yield RowError(**json.loads(line))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _one_line(message: str) -> str:
