@@ -482,7 +482,7 @@ def test_whole_flow_in_french(page, shoot, staff, tmp_path, settings, monkeypatc
 
     def pause(chunk):
         if slow["on"]:
-            time.sleep(0.4)
+            time.sleep(0.6)
 
     monkeypatch.setattr(admin.site.get_model_admin(Book), "bulk_import_chunk_hooks", [pause])
     rows = [
@@ -546,7 +546,9 @@ def test_whole_flow_in_french(page, shoot, staff, tmp_path, settings, monkeypatc
     expect(live).to_contain_text("Écriture des lignes")
     expect(live).to_contain_text("lignes/s")
     shoot("importing")
-    assert " rows" not in live.inner_text()
+    # The counts and the time left come from the JS, in the page's words.
+    expect(live.locator(".rows")).not_to_have_text("0")
+    assert " rows" not in live.inner_text() and " left" not in live.inner_text()
 
     # 5. Result.
     page.wait_for_url("**/result/")
