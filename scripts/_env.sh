@@ -153,6 +153,24 @@ ba_ensure_mariadb() {
     return 1
 }
 
+# Django's date lookups (__year, __date, Trunc...) on MariaDB with USE_TZ convert with
+# CONVERT_TZ(), which gives NULL until the server's time zone tables are loaded.
+ba_ensure_mariadb_time_zones() {
+    command -v mysql >/dev/null 2>&1 || return 0
+    local count
+    count="$(mysql -h127.0.0.1 -uroot -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name' 2>/dev/null)" \
+        || return 0
+    [ "${count:-0}" -gt 0 ] && return 0
+    local tzinfo
+    tzinfo="$(command -v mariadb-tzinfo-to-sql || command -v mysql_tzinfo_to_sql)" || {
+        ba_warn "MariaDB has no time zone tables, and mysql_tzinfo_to_sql is missing"
+        return 0
+    }
+    ba_log "Loading MariaDB's time zone tables from /usr/share/zoneinfo"
+    "$tzinfo" /usr/share/zoneinfo 2>/dev/null | mysql -h127.0.0.1 -uroot mysql \
+        || ba_warn "could not load MariaDB's time zone tables"
+}
+
 # Is Redis answering PING at HOST:PORT? Bash's /dev/tcp: no client program needed.
 ba_redis_ping() {
     local reply=""

@@ -88,8 +88,12 @@ declare -A SETUP_ERROR=()
 if need postgres && ! ba_ensure_postgres; then
     SETUP_ERROR[postgres]="PostgreSQL is not answering"
 fi
-if need mariadb && ! ba_ensure_mariadb; then
-    SETUP_ERROR[mariadb]="MariaDB is not answering"
+if need mariadb; then
+    if ba_ensure_mariadb; then
+        ba_ensure_mariadb_time_zones
+    else
+        SETUP_ERROR[mariadb]="MariaDB is not answering"
+    fi
 fi
 # Redis for the RQ tests (tests/test_rq.py), on the legs of .venv, which has django-tasks-rq.
 # Each test uses a queue and cache prefix of its own on database 15.
