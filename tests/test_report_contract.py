@@ -213,7 +213,11 @@ def test_a_datetime_outside_the_storable_range_is_a_row_error(bulk_import, make_
 def test_a_storable_far_datetime_is_imported(bulk_import, make_csv):
     path = make_csv([["name", "starts"], ["x", "0001-01-02 00:00"], ["y", "9999-12-30 10:00"]])
     assert bulk_import("testapp.Event", path, "--json").code == 0
-    assert sorted(Event.objects.values_list("starts__year", flat=True)) == [1, 9999]
+    # Years read back in Python: MariaDB without time zone tables cannot extract them in SQL.
+    assert sorted(starts.year for starts in Event.objects.values_list("starts", flat=True)) == [
+        1,
+        9999,
+    ]
 
 
 @pytest.mark.django_db
