@@ -56,7 +56,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var panel = document.querySelector(".bulk-import-progress");
+    // "div": the page's <body> carries the class "bulk-import-progress" too (its step).
+    var panel = document.querySelector("div.bulk-import-progress");
     if (panel && panel.dataset.statusUrl) {
       poll(panel.dataset.statusUrl, panel, true);
     }
