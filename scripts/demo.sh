@@ -12,7 +12,7 @@
 # With WORKER (1 or db: django-tasks-db's db_worker; rq: an RQ worker through django-tasks-rq
 # on $REDIS_URL, default redis://127.0.0.1:6379/0) the demo runs on PostgreSQL (DATABASE_URL,
 # default postgres://postgres@127.0.0.1:5432/bulk_admin_demo, created if missing) with a cache
-# that the web server and the worker share (the database's; Redis with rq), and writes a
+# that the web server and the worker share (a folder; Redis with rq), and writes a
 # 1,000,000-row books_big.csv (ROWS sets another size). The worker runs in the background,
 # logs to example_project/worker.log and stops with the server.
 set -euo pipefail
@@ -90,9 +90,6 @@ fi
 
 ba_log "Migrating (${DATABASE_URL:-SQLite: example_project/db.sqlite3})"
 manage migrate --noinput
-if [ "$WORKER" = db ]; then
-    manage createcachetable
-fi
 
 ba_log "Demo superuser demo / demo"
 manage shell --no-imports -c '

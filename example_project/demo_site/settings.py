@@ -46,13 +46,15 @@ WORKER = os.environ.get("BULK_ADMIN_DEMO_WORKER", "")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 if WORKER == "db":
     # Jobs wait in a database table until `manage.py db_worker` runs them. The progress bar
-    # and Cancel need a cache that the web server and the worker share: the database's.
+    # and Cancel need a cache that the web server and the worker share: here a folder both
+    # read (on several machines: Redis or Memcached). Not the database cache: its writes
+    # would go through the connection that is feeding COPY, which blocks on psycopg 3.
     INSTALLED_APPS.append("django_tasks_db")
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "bulk_admin_demo_cache",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("BULK_ADMIN_EXAMPLE_CACHE") or BASE_DIR / "cache",
         }
     }
 elif WORKER == "rq":
