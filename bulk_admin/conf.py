@@ -94,6 +94,11 @@ class Settings:
         return int(self._get("UPLOAD_RETENTION_DAYS", 30))
 
     @property
+    def TASK_QUEUE(self) -> str:
+        """Queue name of the backend that the admin's checks and imports are enqueued on."""
+        return str(self._get("TASK_QUEUE", "default"))
+
+    @property
     def XLSX_MAX_CALAMINE_CELLS(self) -> int:
         """Largest sheet range (rows x columns, estimated) python-calamine may hold in memory."""
         return int(self._get("XLSX_MAX_CALAMINE_CELLS", 8_000_000))

@@ -315,6 +315,14 @@ class CsvSource(Source):
                 _("The delimiter must be one character, not “%(delimiter)s”.")
                 % {"delimiter": delimiter}
             )
+        if delimiter in ('"', "\r", "\n"):
+            # Python 3.13's csv module refuses these outright; earlier ones misread the file.
+            raise SourceError(
+                _(
+                    "The quote character and line breaks cannot separate columns; choose "
+                    "another delimiter, such as a comma or a semicolon."
+                )
+            )
         self._text.seek(0)
         # The csv module's own cell limit would fail with an unclear message; our own
         # limit is checked per row instead.

@@ -32,6 +32,10 @@ def commit_import_job(job_id: str) -> str:
 
 
 def enqueue(task_object: Any, job_id: Any) -> str:
-    """Enqueue ``task_object`` for ``job_id`` on ``BULK_ADMIN_TASK_BACKEND``; return its id."""
-    result = task_object.using(backend=conf.TASK_BACKEND).enqueue(str(job_id))
+    """Enqueue ``task_object`` for ``job_id``; return the task result's id.
+
+    The backend is ``BULK_ADMIN_TASK_BACKEND``, the queue ``BULK_ADMIN_TASK_QUEUE``.
+    """
+    task = task_object.using(backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE)
+    result = task.enqueue(str(job_id))
     return str(result.id)

@@ -12,7 +12,7 @@ ba_bootstrap_uv
 if [ ! -x .venv-lint/bin/python ]; then
     "$UV" venv --quiet --python "$(command -v "$PYTHON")" .venv-lint
 fi
-"$UV" pip install --quiet --python .venv-lint/bin/python --editable ".[psycopg3]" \
+"$UV" pip install --quiet --python .venv-lint/bin/python --editable ".[psycopg3,calamine,import-export,rq]" \
     --group lint --group docs --group test
 
 status=0

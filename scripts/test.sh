@@ -4,46 +4,67 @@
 #   bash scripts/test.sh                          # all legs
 #   LEGS=sqlite bash scripts/test.sh -k mapping   # one leg; arguments go to pytest
 #
-# Legs: sqlite, postgres-psycopg3, postgres-psycopg2, mariadb. Every requested leg runs even
-# when an earlier one fails. JUnit reports go to test-artifacts/; the last line of output is
+# Legs: sqlite, postgres-psycopg3, postgres-psycopg2, mariadb (Django 5.2 with the django-tasks
+# backport, on $PYTHON) and django6 (the latest Django 6.1 with its own django.tasks, on
+# Python 3.12+: SQLite, then PostgreSQL; see scripts/_python.sh for where that Python comes
+# from). "django6" stands for its two parts, django6-sqlite and django6-postgres, which can
+# also be asked for alone. Every requested leg runs even when an earlier one fails. JUnit reports go to test-artifacts/; the last line of output is
 # "N passed, N failed, N skipped" summed over the legs. The exit status is non-zero when a leg
 # failed or could not run, or when no test ran at all.
 set -uo pipefail
 
 # shellcheck source=scripts/_env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+# shellcheck source=scripts/_python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_python.sh"
 cd "$BA_ROOT" || exit 1
 
-ALL_LEGS="sqlite postgres-psycopg3 postgres-psycopg2 mariadb"
-LEGS="${LEGS:-$ALL_LEGS}"
+ALL_LEGS="sqlite postgres-psycopg3 postgres-psycopg2 mariadb django6-sqlite django6-postgres"
+DJANGO52="django>=5.2,<5.3"
+DJANGO61="django>=6.1,<6.2"
+requested="${LEGS:-sqlite postgres-psycopg3 postgres-psycopg2 mariadb django6}"
+LEGS=""
+for leg in $requested; do
+    case "$leg" in
+        django6) LEGS="$LEGS django6-sqlite django6-postgres" ;;
+        *) LEGS="$LEGS $leg" ;;
+    esac
+done
 ARTIFACTS="$BA_ROOT/test-artifacts"
 
 # Leg -> environment, database, expected PostgreSQL driver.
 leg_venv() {
     case "$1" in
         postgres-psycopg2) echo .venv-psycopg2 ;;
+        django6-*) echo .venv-django6 ;;
         *) echo .venv ;;
     esac
 }
 leg_db() {
     case "$1" in
-        sqlite) echo sqlite ;;
-        postgres-*) echo postgres ;;
+        sqlite | django6-sqlite) echo sqlite ;;
+        postgres-* | django6-postgres) echo postgres ;;
         mariadb) echo mariadb ;;
     esac
 }
 leg_driver() {
     case "$1" in
-        postgres-psycopg3) echo psycopg ;;
+        postgres-psycopg3 | django6-postgres) echo psycopg ;;
         postgres-psycopg2) echo psycopg2 ;;
         *) echo "" ;;
+    esac
+}
+leg_django() {  # The Django feature release the leg must run (tests/test_environment.py).
+    case "$1" in
+        django6-*) echo 6.1 ;;
+        *) echo 5.2 ;;
     esac
 }
 
 for leg in $LEGS; do
     case " $ALL_LEGS " in
         *" $leg "*) ;;
-        *) echo "ERROR: unknown leg '$leg' (known: $ALL_LEGS)" >&2; exit 2 ;;
+        *) echo "ERROR: unknown leg '$leg' (known: $ALL_LEGS, django6)" >&2; exit 2 ;;
     esac
 done
 
@@ -58,25 +79,46 @@ need() {  # need VENV|DB: does any requested leg use it?
 START=$SECONDS
 mkdir -p "$ARTIFACTS"
 
-# System packages: chromium for the browser tests, the MariaDB client library for mysqlclient.
-ba_ensure_debs pkg-config libmariadb-dev chromium
+# System packages: chromium for the browser tests, the MariaDB client library for mysqlclient,
+# GNU gettext for the check that the catalogues cover every marked string.
+ba_ensure_debs pkg-config libmariadb-dev chromium gettext
 
 # Database servers.
 declare -A SETUP_ERROR=()
 if need postgres && ! ba_ensure_postgres; then
     SETUP_ERROR[postgres]="PostgreSQL is not answering"
 fi
-if need mariadb && ! ba_ensure_mariadb; then
-    SETUP_ERROR[mariadb]="MariaDB is not answering"
+if need mariadb; then
+    if ba_ensure_mariadb; then
+        ba_ensure_mariadb_time_zones
+    else
+        SETUP_ERROR[mariadb]="MariaDB is not answering"
+    fi
+fi
+# Redis for the RQ tests (tests/test_rq.py), on the legs of .venv, which has django-tasks-rq.
+# Each test uses a queue and cache prefix of its own on database 15.
+export BULK_ADMIN_TEST_REDIS="${BULK_ADMIN_TEST_REDIS:-redis://127.0.0.1:6379/15}"
+if need .venv; then
+    ba_ensure_redis 127.0.0.1 6379 || ba_warn "the RQ tests will fail without Redis"
 fi
 
 # Environments. Django loads psycopg 3 whenever it is installed, so the psycopg2 leg gets an
 # environment of its own without it.
-if need .venv && ! ba_make_env .venv psycopg3 mysql; then
+if need .venv && ! ba_make_env --with "$DJANGO52" .venv psycopg3 mysql calamine import-export rq; then
     SETUP_ERROR[.venv]="could not install .venv"
 fi
-if need .venv-psycopg2 && ! ba_make_env --exact .venv-psycopg2 mysql; then
+if need .venv-psycopg2 && ! ba_make_env --exact --with "$DJANGO52" .venv-psycopg2 mysql calamine import-export; then
     SETUP_ERROR[.venv-psycopg2]="could not install .venv-psycopg2"
+fi
+# Django 6.1 needs Python 3.12+, found or built by ba_python312; django.tasks is Django's own
+# there, so the backport is kept out to prove the package runs without it.
+if need .venv-django6; then
+    if ! python312="$(ba_python312)"; then
+        SETUP_ERROR[.venv-django6]="no Python 3.12+ (and building one failed)"
+    elif ! ba_make_env --python "$python312" --with "$DJANGO61" --without django-tasks \
+            .venv-django6 psycopg3 calamine import-export; then
+        SETUP_ERROR[.venv-django6]="could not install .venv-django6"
+    fi
 fi
 echo "Setup took $((SECONDS - START))s"
 
@@ -105,7 +147,15 @@ import sys
 
 import django
 
+import importlib.util
+
 line = f"Python {sys.version.split()[0]}, Django {django.get_version()}"
+if importlib.util.find_spec("django.tasks") is not None:
+    line += ", tasks: django.tasks (Django's own)"
+else:
+    from importlib.metadata import version
+
+    line += f", tasks: django-tasks {version('django-tasks')} (backport)"
 if sys.argv[1] == "postgres":
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
@@ -132,6 +182,8 @@ EOF
     # same leg at once without dropping each other's database.
     db_name="test_bulk_admin_${leg//-/_}_$(printf '%s' "$BA_ROOT" | cksum | cut -d' ' -f1)"
     BULK_ADMIN_TEST_DB="$db" BULK_ADMIN_EXPECT_DRIVER="$driver" \
+    BULK_ADMIN_EXPECT_DJANGO="$(leg_django "$leg")" \
+    BULK_ADMIN_EXPECT_RQ="$([ "$venv" = .venv ] && echo 1 || echo 0)" \
     BULK_ADMIN_TEST_DB_NAME="$db_name" BULK_ADMIN_TEST_MEDIA="$media" \
         "$venv/bin/python" -m pytest --junitxml="$junit" -o junit_suite_name="$leg" "$@" </dev/null
     rc=$?

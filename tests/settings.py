@@ -1,5 +1,6 @@
 """Test settings: SQLite by default; BULK_ADMIN_TEST_DB=postgres|mariadb for the other legs."""
 
+import importlib.util
 import os
 
 SECRET_KEY = "bulk-admin-tests"
@@ -17,7 +18,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
-    "django_tasks",
     "django_tasks_db",
     "bulk_admin",
     "tests.testapp",
@@ -47,12 +47,19 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
+# Django 6's own django.tasks where it exists (the django6 leg runs without the backport);
+# the django-tasks backport, an app of its own, on Django 5.2.
+if importlib.util.find_spec("django.tasks") is None:
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("bulk_admin"), "django_tasks")
+    TASKS_MODULE = "django_tasks"
+else:
+    TASKS_MODULE = "django.tasks"
 TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
-    # A real worker process: tests/test_worker.py starts ``db_worker --backend worker``.
+    "default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"},
+    # A real worker process: the browser tests start ``db_worker --backend worker``.
     "worker": {"BACKEND": "django_tasks_db.DatabaseBackend"},
 }
-# What tests/test_worker.py sets for the worker process it starts.
+# What the worker tests set for the worker process they start.
 if os.environ.get("BULK_ADMIN_TEST_CHUNK_SIZE"):
     BULK_ADMIN_CHUNK_SIZE = int(os.environ["BULK_ADMIN_TEST_CHUNK_SIZE"])
 if os.environ.get("BULK_ADMIN_TEST_HEARTBEAT_INTERVAL"):

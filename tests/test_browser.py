@@ -19,6 +19,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import django
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
@@ -40,6 +41,9 @@ pytestmark = [
 AUTHORS = ["Ursula K. Le Guin", "Terry Pratchett", "Octavia E. Butler"]
 HEADER = ["ISBN", "Title", "Author", "Price", "Publication date", "Remarks"]
 ROWS = 3000
+# The change list's result count ("3 books") sits in <p class="paginator"> up to Django 5.2
+# and in <nav class="paginator" aria-labelledby="pagination"> from Django 6.0 on.
+CHANGELIST_PAGINATOR = "nav.paginator" if django.VERSION >= (6, 0) else "p.paginator"
 
 
 def leg():
@@ -49,7 +53,21 @@ def leg():
         from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
         return "postgres-psycopg3" if is_psycopg3 else "postgres-psycopg2"
-    return {"mysql": "mariadb"}.get(vendor, vendor)
+    name = {"mysql": "mariadb"}.get(vendor, vendor)
+    if django.VERSION >= (6, 0):  # The django6-sqlite and django6-postgres legs.
+        name = "django6-" + {"postgres-psycopg3": "postgres"}.get(name, name)
+    return name
+
+
+def expect_changelist_count(page, text):
+    """The change list says ``text`` ("3 books") in this Django version's paginator markup."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(CHANGELIST_PAGINATOR)).to_contain_text(text)
+    if django.VERSION >= (6, 0):
+        expect(page.get_by_role("navigation", name="Pagination books")).to_contain_text(text)
+    else:
+        expect(page.locator("nav.paginator")).to_have_count(0)
 
 
 @pytest.fixture(scope="module")
@@ -365,7 +383,7 @@ def test_csv_import_with_rejects_and_progress(page, shoot, staff, tmp_path, sett
     # 8. The rows are in the changelist.
     page.get_by_role("link", name="Go to the books").click()
     page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
-    expect(page.locator("p.paginator")).to_contain_text("%d books" % ROWS)
+    expect_changelist_count(page, "%d books" % ROWS)
     last = "978%010d" % (ROWS - 1)
     expect(page.locator("#result_list")).to_contain_text(last)
     expect(page.locator("#result_list")).to_contain_text("Book %d" % (ROWS - 1))
@@ -442,7 +460,7 @@ def test_xlsx_import(page, shoot, staff, tmp_path):
     result_list = page.locator("#result_list")
     for title in ("The Left Hand of Darkness", "Guards! Guards!", "Parable of the Sower"):
         expect(result_list).to_contain_text(title)
-    expect(page.locator("p.paginator")).to_contain_text("3 books")
+    expect_changelist_count(page, "3 books")
     shoot("changelist-after")
 
     book = Book.objects.get(isbn="9780552166591")
@@ -673,3 +691,95 @@ def test_two_overlapping_imports_report_what_each_wrote(page, staff, tmp_path, w
     created = done["first.csv"].created + done["second.csv"].created
     skipped = done["first.csv"].skipped + done["second.csv"].skipped
     assert (created, skipped) == (900, 300), [job.message for job in done.values()]
+
+
+def test_whole_flow_in_french(page, shoot, staff, tmp_path, settings, monkeypatch):
+    """With LANGUAGE_CODE="fr" every step speaks French, and the JS keeps it French."""
+    from playwright.sync_api import expect
+
+    settings.LANGUAGE_CODE = "fr"
+    # Slow chunks, so that the live panel is seen while the import runs.
+    settings.BULK_ADMIN_CHUNK_SIZE = 1
+    slow = {"on": False}
+
+    def pause(chunk):
+        if slow["on"]:
+            time.sleep(0.6)
+
+    monkeypatch.setattr(admin.site.get_model_admin(Book), "bulk_import_chunk_hooks", [pause])
+    rows = [
+        ["9780441478125", "The Left Hand of Darkness", AUTHORS[0], "9.99", "1969-03-01", ""],
+        ["9780552166591", "Guards! Guards!", AUTHORS[1], "8.50", "1989-11-01", ""],
+        ["9780446675505", "Parable of the Sower", "Nobody Known", "12.00", "1993-10-01", ""],
+    ]
+    path = write_csv(tmp_path / "livres.csv", [HEADER, *rows])
+
+    # Login page and change list: Django's own French, and the import button.
+    page.goto(reverse("admin:index"))
+    page.wait_for_url("**" + reverse("admin:login") + "?next=**")
+    expect(page.locator("label[for=id_username]")).to_contain_text("Nom d’utilisateur")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "import-pw-1")
+    page.click("input[type=submit]")
+    page.wait_for_url("**" + reverse("admin:index"))
+    page.goto(reverse("admin:testapp_book_changelist"))
+    button = page.get_by_role("link", name="Importer (rapide)")
+    expect(button).to_be_visible()
+    shoot("changelist")
+
+    # 1. Upload.
+    button.click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_bulk_import"))
+    expect(page.locator("h1")).to_have_text("Importer des books (rapide)")
+    expect(page.locator("div.breadcrumbs")).to_contain_text("Accueil")
+    expect(page.get_by_text("Options de lecture")).to_be_visible()
+    page.set_input_files("input[type=file]", str(path))
+    shoot("upload")
+    page.get_by_role("button", name="Envoyer et associer les colonnes").click()
+
+    # 2. Mapping.
+    page.wait_for_url("**/mapping/")
+    expect(page.locator("h1")).to_have_text("Associer les colonnes de livres.csv")
+    expect(page.locator(".bulk-import-detected")).to_contain_text("virgule")
+    expect(page.get_by_role("columnheader", name="Colonne du fichier")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Premières valeurs")).to_be_visible()
+    shoot("mapping")
+    page.get_by_role("button", name="Vérifier le fichier").click()
+
+    # 3. Preview, with the invalid row's message in French.
+    page.wait_for_url("**/preview/")
+    expect(page.locator("h1")).to_have_text("Aperçu de livres.csv")
+    expect(page.get_by_text("Ce que fera l’importation")).to_be_visible()
+    expect(page.locator("#content")).to_contain_text("1 ligne non valide")
+    expect(page.locator("table.bulk-import-error-table")).to_contain_text("Nobody Known")
+    expect(page.locator("table.bulk-import-error-table")).to_contain_text("Aucun")
+    expect(page.get_by_text("N’écrire que les lignes valides")).to_be_visible()
+    shoot("preview")
+    page.get_by_label(
+        "N’écrire que les lignes valides et laisser de côté les lignes non valides"
+    ).check()
+    slow["on"] = True
+    page.get_by_role("button", name="Importer les 2 lignes valides").click()
+
+    # 4. The live panel while the rows are written: its text stays French after the JS
+    # has updated the counts.
+    live = page.locator(".bulk-import-live")
+    expect(live).to_be_visible()
+    expect(live).to_contain_text("Écriture des lignes")
+    expect(live).to_contain_text("lignes/s")
+    shoot("importing")
+    # The counts and the time left come from the JS, in the page's words.
+    expect(live.locator(".rows")).not_to_have_text("0")
+    assert " rows" not in live.inner_text() and " left" not in live.inner_text()
+
+    # 5. Result.
+    page.wait_for_url("**/result/")
+    slow["on"] = False
+    expect(page.locator("h1")).to_have_text("livres.csv importé")
+    expect(page.locator(".bulk-import-result h2")).to_have_text("2 lignes écrites")
+    expect(page.locator("div.bulk-import-result")).to_contain_text("Non valides, laissées de côté")
+    expect(page.get_by_role("link", name="Importer un autre fichier")).to_be_visible()
+    shoot("result")
+    page.get_by_role("link", name="Aller aux books").click()
+    page.wait_for_url("**" + reverse("admin:testapp_book_changelist"))
+    assert Book.objects.count() == 2

@@ -227,6 +227,13 @@ def test_a_delimiter_of_several_characters_is_refused():
     assert message == "The delimiter must be one character, not “;;”."
 
 
+@pytest.mark.parametrize("delimiter", ['"', "\n", "\r"])
+def test_the_quote_character_or_a_line_break_as_delimiter_is_refused(delimiter):
+    # Python 3.13's csv module raises ValueError for these; every version gets the message.
+    message = read_error(DATA / "crlf.csv", delimiter=delimiter)
+    assert message.startswith("The quote character and line breaks cannot separate columns")
+
+
 @pytest.mark.parametrize(
     ("sample", "expected"),
     [

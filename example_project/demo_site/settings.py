@@ -1,8 +1,12 @@
 """Settings of the example project: SQLite by default, PostgreSQL when DATABASE_URL is set.
 
     DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/NAME
+    BULK_ADMIN_DEMO_WORKER=db     # imports run in django-tasks-db's db_worker
+    BULK_ADMIN_DEMO_WORKER=rq     # imports run in an RQ worker on REDIS_URL (django-tasks-rq)
 
-This is a demo for a local machine (DEBUG on, a fixed secret key), not a deployment template.
+Without BULK_ADMIN_DEMO_WORKER, imports run inside the request (the immediate backend).
+``WORKER=1 bash scripts/demo.sh`` sets all of this up. This is a demo for a local machine
+(DEBUG on, a fixed secret key), not a deployment template.
 """
 
 import importlib.util
@@ -25,10 +29,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "import_export",
     "bulk_admin",
     "library",
 ]
+# Only to show both side by side: bulk_admin itself does not need django-import-export.
+if importlib.util.find_spec("import_export") is not None:
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("bulk_admin"), "import_export")
 # Django 6 has django.tasks built in; on Django 5.2 the django-tasks backport is an app.
 if importlib.util.find_spec("django.tasks") is None:
     INSTALLED_APPS.insert(INSTALLED_APPS.index("bulk_admin"), "django_tasks")
@@ -36,9 +42,37 @@ if importlib.util.find_spec("django.tasks") is None:
 else:
     _TASKS_MODULE = "django.tasks"
 
-# Imports run in the request; a worker backend (database, RQ, ...) would run them in the
-# background while the admin shows progress.
-TASKS = {"default": {"BACKEND": f"{_TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
+WORKER = os.environ.get("BULK_ADMIN_DEMO_WORKER", "")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+if WORKER == "db":
+    # Jobs wait in a database table until `manage.py db_worker` runs them. The progress bar
+    # and Cancel need a cache that the web server and the worker share: here a folder both
+    # read (on several machines: Redis or Memcached). Not the database cache: its writes
+    # would go through the connection that is feeding COPY, which blocks on psycopg 3.
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("BULK_ADMIN_EXAMPLE_CACHE") or BASE_DIR / "cache",
+        }
+    }
+elif WORKER == "rq":
+    # Jobs go to Redis; `manage.py rqworker --job-class django_tasks_rq.Job` runs them.
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+elif WORKER:
+    raise ImproperlyConfigured(f"BULK_ADMIN_DEMO_WORKER must be db or rq, not {WORKER!r}")
+else:
+    # Imports run in the request that starts them.
+    TASKS = {"default": {"BACKEND": f"{_TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -113,5 +147,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `manage.py collectstatic` copies the admin's and bulk_admin's files here for a web server.
+STATIC_ROOT = os.environ.get("BULK_ADMIN_EXAMPLE_STATIC") or BASE_DIR / "static"
 MEDIA_ROOT = os.environ.get("BULK_ADMIN_EXAMPLE_MEDIA") or BASE_DIR / "media"
 MEDIA_URL = "media/"

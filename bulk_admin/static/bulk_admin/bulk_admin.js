@@ -31,7 +31,10 @@
           if (total && data.total) { total.textContent = data.total; }
           if (rate) { rate.textContent = Math.round(data.rate); }
           if (left) {
-            left.textContent = data.seconds_left ? "· ~" + Math.round(data.seconds_left) + " s" : "";
+            // The template's translated text, so that a translated page stays translated.
+            left.textContent = data.seconds_left && left.dataset.template
+              ? "· " + left.dataset.template.replace("__seconds__", Math.round(data.seconds_left))
+              : "";
           }
           if (!navigate) {
             window.setTimeout(tick, 500);
