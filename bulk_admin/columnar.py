@@ -28,16 +28,17 @@ import pyarrow.csv as pa_csv
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.utils.translation import gettext as _
 
 from bulk_admin.conversion import (
     FALSE_VALUES,
+    INTEGER_TYPES,
     TRUE_VALUES,
     Chunk,
     ConvertedRow,
     _messages,
     display_value,
     lookup_related,
+    missing_related,
 )
 from bulk_admin.results import BadCell, RowError
 
@@ -84,19 +85,7 @@ def _json_pattern() -> str:
 
 _JSON = _json_pattern()
 _TEXT_KINDS = frozenset({"CharField", "TextField", "SlugField", "EmailField"})
-_INTEGER_KINDS = frozenset(
-    {
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-    }
-)
+_INTEGER_KINDS = INTEGER_TYPES
 _BOOLEAN_WORDS = frozenset(
     word for base in TRUE_VALUES | FALSE_VALUES for word in (base, base.upper(), base.capitalize())
 )
@@ -661,25 +650,13 @@ class ColumnarPlan:
                     (key.casefold() if isinstance(key, str) else key): value
                     for key, value in found.items()
                 }
-            model = target.field.related_model
             fixes: list[Any] = []
             for index, key in zip(candidates, looked_up, strict=True):
                 value = found.get(key, _MISSING)
                 if value is _MISSING and fold and isinstance(key, str):
                     value = folded.get(key.casefold(), _MISSING)
                 if value is _MISSING:
-                    error = RowError(
-                        row=row_numbers[index],
-                        column=relation.column.header,
-                        field=target.path,
-                        value=display_value(key),
-                        message=_("No %(model)s with %(field)s “%(value)s” exists.")
-                        % {
-                            "model": model._meta.verbose_name,  # type: ignore[union-attr]
-                            "field": target.lookup.verbose_name,
-                            "value": display_value(key),
-                        },
-                    )
+                    error = missing_related(relation.column, row_numbers[index], key)
                     found_errors.setdefault(index, []).append(error)
                     value = None
                 fixes.append(value)

@@ -38,6 +38,20 @@ Converter = Callable[[Any], Any]
 ConvertedRow = tuple[int, list[Any]]
 
 _PLAIN = ReadingOptions()
+# The internal types of Django's integer fields, auto fields included.
+INTEGER_TYPES = frozenset(
+    {
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+    }
+)
 TRUE_VALUES = frozenset({"true", "t", "yes", "y", "1", "on", "x"})
 FALSE_VALUES = frozenset({"false", "f", "no", "n", "0", "off"})
 _MAX_SHOWN_VALUE = 200
@@ -903,7 +917,6 @@ class Plan:
                     (key.casefold() if isinstance(key, str) else key): value
                     for key, value in found.items()
                 }
-            model = target.field.related_model
             for row_number, values in chunk.rows:
                 key = values[position]
                 if key is None:
@@ -916,24 +929,31 @@ class Plan:
                         values[position] = folded[folded_key]
                         continue
                     bad_rows.setdefault(row_number, []).append(
-                        RowError(
-                            row=row_number,
-                            column=relation.column.header,
-                            field=target.path,
-                            value=display_value(key),
-                            message=_("No %(model)s with %(field)s “%(value)s” exists.")
-                            % {
-                                "model": model._meta.verbose_name,  # type: ignore[union-attr]
-                                "field": target.lookup.verbose_name,
-                                "value": display_value(key),
-                            },
-                        )
+                        missing_related(relation.column, row_number, key)
                     )
         if bad_rows:
             chunk.rows = [(row, values) for row, values in chunk.rows if row not in bad_rows]
             for errors in bad_rows.values():
                 chunk.errors.extend(errors)
             chunk.invalid += len(bad_rows)
+
+
+def missing_related(column: ColumnMapping, row: int, key: Any) -> RowError:
+    """Return the error of a row whose foreign key ``key`` names no related row."""
+    target = column.target
+    assert target.lookup is not None
+    return RowError(
+        row=row,
+        column=column.header,
+        field=target.path,
+        value=display_value(key),
+        message=_("No %(model)s with %(field)s “%(value)s” exists.")
+        % {
+            "model": target.field.related_model._meta.verbose_name,  # type: ignore[union-attr]
+            "field": target.lookup.verbose_name,
+            "value": display_value(key),
+        },
+    )
 
 
 def lookup_related(target: Target, values: Iterable[Any], using: str) -> dict[Any, Any]:

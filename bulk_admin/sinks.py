@@ -36,7 +36,7 @@ from typing import Any
 from django.core.management.color import no_style
 from django.db import connections, models
 
-from bulk_admin.conversion import Chunk, ConvertedRow, Plan
+from bulk_admin.conversion import INTEGER_TYPES, Chunk, ConvertedRow, Plan
 from bulk_admin.keys import Key, KeyChecker, key_error, scope_error
 from bulk_admin.results import RowError
 
@@ -221,20 +221,7 @@ def _copy_formatter(field: models.Field, text: Any = _text) -> Any:  # type: ign
         return lambda value: text(json.dumps(value, cls=encoder))
     if kind == "BinaryField":
         return lambda value: text("\\x" + bytes(value).hex())
-    if kind in (
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "DecimalField",
-        "FloatField",
-        "UUIDField",
-    ):
+    if kind in INTEGER_TYPES or kind in ("DecimalField", "FloatField", "UUIDField"):
         return str
     if field.is_relation:
         # A concrete relation field is a foreign key: write its target field's value.
