@@ -83,6 +83,11 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register(Tags.admin)
 def check_model_admins(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Check the ``bulk_import_*`` attributes of every admin using the mixin."""
+    from django.apps import apps
+
+    if not apps.is_installed("django.contrib.admin"):
+        # The engine and bulk_import work without the admin; there is no admin to check.
+        return []
     from django.contrib.admin.sites import all_sites
 
     from bulk_admin.admin import BulkImportMixin

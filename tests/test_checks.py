@@ -1,5 +1,6 @@
 """System checks of the BULK_ADMIN_* settings: bulk_admin/checks.py (E001 to E003)."""
 
+import subprocess
 import sys
 
 import pytest
@@ -162,3 +163,19 @@ def test_checked_messages_are_sentences(settings, monkeypatch):
     for error in errors:
         assert error.msg.startswith("BULK_ADMIN_") and error.msg.endswith("."), error.msg
         assert error.hint is None or error.hint.endswith("."), error.hint
+
+
+def test_a_project_without_the_admin_passes_the_checks():
+    # bulk_import works without django.contrib.admin; `check` must not crash there.
+    code = (
+        "import django; from django.conf import settings; "
+        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', "
+        "'django.contrib.auth', 'bulk_admin'], DATABASES={'default': {'ENGINE': "
+        "'django.db.backends.sqlite3', 'NAME': ':memory:'}}); django.setup(); "
+        "from django.core.management import call_command; call_command('check')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues" in done.stdout
