@@ -17,7 +17,8 @@ cd "$BA_ROOT"
 
 inputs="${1:-50000}"
 seed="${2:-$(date +%s)}"
-ba_make_env .venv psycopg3 mysql
+# The environment of the sqlite leg of scripts/test.sh: both XLSX readers, every driver.
+ba_make_env --with "django>=5.2,<5.3" .venv psycopg3 mysql calamine import-export rq
 db="${BULK_ADMIN_TEST_DB:-sqlite}"
 [ "$db" = postgres ] && ba_ensure_postgres
 [ "$db" = mariadb ] && ba_ensure_mariadb
