@@ -107,3 +107,31 @@ def authors(db):
         Author.objects.create(name="Terry Pratchett"),
         Author.objects.create(name="Octavia E. Butler"),
     ]
+
+
+@pytest.fixture
+def upload_media(settings, tmp_path):
+    """Store uploads in a folder of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """A staff user with add and change permission on books."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp",
+            codename__in=["add_book", "change_book", "view_book"],
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

@@ -31,27 +31,8 @@ THREE = [
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def staff(django_user_model):
-    """A staff user with add and change permission on books."""
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="testapp",
-            codename__in=["add_book", "change_book", "view_book"],
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
+def media(upload_media):
+    """Uploads go to a folder of this test's."""
 
 
 @pytest.fixture
@@ -474,7 +455,6 @@ def test_a_commit_from_a_stale_preview_is_refused(staff_client, authors):
 
 
 def test_the_history_user_filter_lists_only_visible_users(client, staff, django_user_model):
-    from django.contrib.auth.models import Permission
 
     django_user_model.objects.create_user("bystander", password="pw", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_importjob"))

@@ -58,27 +58,8 @@ def url(step="", job=None, **kwargs):
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def staff(django_user_model):
-    """A staff user with add and change permission on books."""
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="testapp",
-            codename__in=["add_book", "change_book", "view_book"],
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
+def media(upload_media):
+    """Uploads go to a folder of this test's."""
 
 
 def upload(client, file, **data):
