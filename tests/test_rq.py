@@ -24,15 +24,7 @@ from django.db import connection
 
 from bulk_admin import tasks
 from bulk_admin.models import ImportJob
-from tests.test_views import (  # noqa: F401 (staff, staff_client: fixtures)
-    GOOD_ROWS,
-    HEADER,
-    staff,
-    staff_client,
-    start,
-    url,
-    validate,
-)
+from tests.test_views import GOOD_ROWS, HEADER, start, url, validate
 from tests.testapp.models import Book
 
 ROOT = Path(__file__).resolve().parent.parent
