@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from bulk_admin import views
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import BulkAdminError
-from bulk_admin.jobs import JobOptions, dump_scope
+from bulk_admin.jobs import JobOptions, dump_resource_kwargs, dump_scope
 from bulk_admin.keys import POLICIES
 from bulk_admin.mapping import importable_fields
 from bulk_admin.models import ImportJob
@@ -197,10 +197,17 @@ class BulkImportMixin(_AdminBase):
         resource_class = resource_for_admin(self, request)
         if resource_class is None:
             return None
-        kwargs = {}
+        return resource_class(**self.get_bulk_import_resource_kwargs(request))
+
+    def get_bulk_import_resource_kwargs(self, request: HttpRequest | None) -> dict[str, Any]:
+        """Return the keyword arguments of the resource: import-export's own hook's, if any.
+
+        Built in the request and carried to the worker with the job (signed and pickled):
+        the values must be picklable (a user, a model instance, plain data), not the request.
+        """
         if hasattr(self, "get_import_resource_kwargs"):
-            kwargs = self.get_import_resource_kwargs(request)
-        return resource_class(**kwargs)
+            return dict(self.get_import_resource_kwargs(request) or {})
+        return {}
 
     def get_bulk_import_options(
         self, request: HttpRequest, *, on_conflict: str = "error"
@@ -233,6 +240,9 @@ class BulkImportMixin(_AdminBase):
                 aliases={**derived["aliases"], **options.aliases},
                 fk_lookups={**derived["fk_lookups"], **options.fk_lookups},
                 resource="%s.%s" % (type(resource).__module__, type(resource).__qualname__),
+                resource_kwargs=dump_resource_kwargs(
+                    self.get_bulk_import_resource_kwargs(request)
+                ),
             )
         return options
 
@@ -261,18 +271,23 @@ class BulkImportMixin(_AdminBase):
         keys = options_from_resource(resource, headers)["keys"]
         return list(keys) if keys else None
 
-    def get_bulk_import_hooks(self, resource_class: type | None = None) -> dict[str, Any]:
+    def get_bulk_import_hooks(
+        self,
+        resource_class: type | None = None,
+        resource_kwargs: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Return the code hooks of an import: ``converters``, ``empty_cells``, ``chunk_hooks``.
 
         Called where the import runs (a worker, maybe), without a request: ``resource_class``
-        is the django-import-export resource chosen in the upload's request, if any; it is
-        instantiated without arguments.
+        is the django-import-export resource chosen in the upload's request, if any;
+        ``resource_kwargs`` the arguments ``get_bulk_import_resource_kwargs(request)`` gave
+        for it in that request.
         """
         hooks: dict[str, Any] = {"converters": {}, "empty_cells": {}, "chunk_hooks": []}
         if resource_class is not None:
             from bulk_admin.contrib.import_export import options_from_resource
 
-            derived = options_from_resource(resource_class())
+            derived = options_from_resource(resource_class(**dict(resource_kwargs or {})))
             hooks["converters"].update(derived["converters"])
             hooks["empty_cells"].update(derived["empty_cells"])
             hooks["chunk_hooks"].extend(derived["chunk_hooks"])

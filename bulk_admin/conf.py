@@ -89,6 +89,11 @@ class Settings:
         return float(self._get("HEARTBEAT_TIMEOUT", 120.0))
 
     @property
+    def LOCK_TIMEOUT(self) -> float:
+        """Seconds a skip or update import waits for another one of its table to finish."""
+        return float(self._get("LOCK_TIMEOUT", 600.0))
+
+    @property
     def UPLOAD_RETENTION_DAYS(self) -> int:
         """Days an upload is kept after its job was created (0 = for ever)."""
         return int(self._get("UPLOAD_RETENTION_DAYS", 30))

@@ -39,10 +39,11 @@ from bulk_admin.conversion import Plan
 from bulk_admin.exceptions import DatabaseRejected, ImportCancelled, OptionError
 from bulk_admin.hints import HintCollector
 from bulk_admin.keys import resolve_keys
+from bulk_admin.locks import import_transaction
 from bulk_admin.mapping import FileMapping, build_mapping, importable_fields
 from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import FileInfo, ImportResult, RowError
-from bulk_admin.sinks import CopySink, choose_sink
+from bulk_admin.sinks import BulkCreateSink, CopySink, choose_sink
 from bulk_admin.sources import Row, Source, open_source
 
 ProgressCallback = Callable[["Progress"], None]
@@ -53,7 +54,8 @@ class Progress:
     """Where a running import is; passed to the ``progress`` callback after each chunk.
 
     ``total`` is the number of data rows when known (XLSX), else None; ``stage`` is
-    ``"reading"`` while rows are converted and checked, then ``"writing"``.
+    ``"reading"`` while rows are converted and checked, then ``"writing"``; before them,
+    ``"waiting"`` while another skip or update import of the table holds its lock.
     """
 
     rows: int
@@ -282,6 +284,28 @@ class Importer:
             signals.import_finished.send(sender=self.model, result=result, using=self.using)
         return result
 
+    def locks_table(self) -> bool:
+        """Return True if this import holds its table's import lock while it writes.
+
+        A ``skip`` or ``update`` import through ``bulk_create`` counts from the keys it
+        checked before writing: one such import of a table at a time (bulk_admin.locks).
+        """
+        options = self.options
+        if options.dry_run or options.on_conflict not in ("skip", "update"):
+            return False
+        return choose_sink(options.sink, self.using) is BulkCreateSink
+
+    def waiting_callback(self) -> Callable[[], None]:
+        """Return the callback run while the table's import lock is busy (a progress report)."""
+        started = time.monotonic()
+
+        def waiting() -> None:
+            if self.progress is not None:
+                elapsed = time.monotonic() - started
+                self.progress(Progress(0, 0, None, stage="waiting", elapsed=elapsed))
+
+        return waiting
+
     def _can_stream(self, sink_class: type[Any], plan: Plan) -> bool:
         """Return True if the file may go through one streamed COPY into the table.
 
@@ -359,7 +383,9 @@ class Importer:
     ) -> bool:
         options = self.options
         chunk_size = options.chunk_size or conf.CHUNK_SIZE
-        with transaction.atomic(using=self.using):
+        with import_transaction(
+            self.model, self.using, lock=self.locks_table(), waiting=self.waiting_callback()
+        ):
             sink.begin()
             try:
                 for rows in _chunks(source.rows(), chunk_size):

@@ -50,6 +50,7 @@ from bulk_admin.conf import conf
 from bulk_admin.conversion import Chunk, display_value
 from bulk_admin.exceptions import BulkAdminError, ImportCancelled, OptionError
 from bulk_admin.importer import Importer, ImportOptions, Progress
+from bulk_admin.locks import import_transaction
 from bulk_admin.models import ImportJob, ImportJobError
 from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import ImportResult, format_summary
@@ -59,6 +60,7 @@ logger = logging.getLogger("bulk_admin")
 SAMPLE_ROWS = 10
 _CACHE_INTERVAL = 0.3
 _SCOPE_SALT = "bulk_admin.jobs.scope"
+_RESOURCE_SALT = "bulk_admin.jobs.resource_kwargs"
 Status = ImportJob.Status
 RUNNING = (Status.VALIDATING, Status.IMPORTING)
 
@@ -83,6 +85,9 @@ class JobOptions:
     batch_size: int | None = None
     resource: str = ""
     """Dotted path of the django-import-export resource class whose hooks apply, or ""."""
+    resource_kwargs: str = ""
+    """The admin's ``get_import_resource_kwargs(request)`` for that resource, signed and
+    pickled (:func:`dump_resource_kwargs`), or "" when there are none."""
     on_conflict: str = "error"
     encoding: str = "auto"
     delimiter: str = "auto"
@@ -122,6 +127,7 @@ class JobOptions:
                 keys=tuple(str(k) for k in options.keys) if options.keys else None,
                 batch_size=int(options.batch_size) if options.batch_size else None,
                 resource=str(options.resource or ""),
+                resource_kwargs=str(options.resource_kwargs or ""),
                 on_conflict=str(options.on_conflict),
                 encoding=str(options.encoding or "auto"),
                 delimiter=str(options.delimiter or "auto"),
@@ -162,6 +168,36 @@ def dump_scope(queryset: Any) -> str | None:
     if queryset is None or not queryset.query.has_filters():
         return None
     return signing.dumps(queryset.query, salt=_SCOPE_SALT, serializer=_PickleSerializer)
+
+
+def dump_resource_kwargs(kwargs: Mapping[str, Any]) -> str:
+    """Return the resource's keyword arguments as signed text ("" for none).
+
+    They were built in the request (``get_import_resource_kwargs(request)``): a user, a
+    tenant, any picklable value. Raise OptionError when one cannot be stored for the worker.
+    """
+    if not kwargs:
+        return ""
+    try:
+        return signing.dumps(dict(kwargs), salt=_RESOURCE_SALT, serializer=_PickleSerializer)
+    except Exception as exc:  # pickle raises TypeError, AttributeError, PicklingError…
+        raise OptionError(
+            _(
+                "The import cannot start: get_import_resource_kwargs() returned a value that "
+                "cannot be stored for the worker (%(error)s)."
+            )
+            % {"error": exc}
+        ) from exc
+
+
+def load_resource_kwargs(text: str) -> dict[str, Any]:
+    """Return the keyword arguments saved by :func:`dump_resource_kwargs`."""
+    if not text:
+        return {}
+    try:
+        return dict(signing.loads(text, salt=_RESOURCE_SALT, serializer=_PickleSerializer))
+    except signing.BadSignature:
+        raise OptionError(_("The options of this import are damaged.")) from None
 
 
 def load_scope(model: type[models.Model], text: str | None) -> Any:
@@ -385,7 +421,8 @@ def get_progress(job: ImportJob) -> dict[str, Any]:
     if job.is_queued:
         state = "queued"
     elif job.is_running:
-        state = "running"
+        # "waiting": another skip or update import of the table holds its lock.
+        state = "waiting" if data.get("stage") == "waiting" else "running"
     else:
         state = "finished"
     return {
@@ -458,7 +495,11 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         options.row_permission = _row_permission(job, model_admin)
     if model_admin is not None and hasattr(model_admin, "get_bulk_import_hooks"):
         resource = import_string(stored.resource) if stored.resource else None
-        hooks = model_admin.get_bulk_import_hooks(resource)
+        kwargs = load_resource_kwargs(stored.resource_kwargs)
+        # The kwargs only when there are some: an override of the older signature still works.
+        hooks = model_admin.get_bulk_import_hooks(
+            resource, **({"resource_kwargs": kwargs} if kwargs else {})
+        )
         options.converters = hooks.get("converters") or None
         options.empty_cells = hooks.get("empty_cells") or None
         options.chunk_hooks = list(hooks.get("chunk_hooks") or ())
@@ -639,7 +680,13 @@ def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat)
                     # SQLite has one writer: a heartbeat committed meanwhile would void
                     # this transaction's snapshot. Beat again once it is over.
                     heartbeat.hold()
-                with transaction.atomic(using=target):
+                # The outermost transaction: it holds the table's import lock, if any.
+                with import_transaction(
+                    model,
+                    target,
+                    lock=importer.locks_table(),
+                    waiting=importer.waiting_callback(),
+                ):
                     result = importer.run()
                     _store_result(job, token, result, commit=commit, sample=sample)
             else:

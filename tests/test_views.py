@@ -536,6 +536,48 @@ def test_resource_with_row_hook_is_refused_on_upload(admin_client, monkeypatch):
     assert ImportJob.objects.count() == 0
 
 
+def test_resource_kwargs_from_the_request_reach_the_worker(admin_client, monkeypatch):
+    from tests.testapp.admin import ItemImportExportAdmin
+    from tests.testapp.models import Item
+    from tests.testapp.resources import StampedItemResource
+
+    monkeypatch.setattr(ItemImportExportAdmin, "resource_classes", [StampedItemResource])
+    monkeypatch.setattr(
+        ItemImportExportAdmin,
+        "get_import_resource_kwargs",
+        lambda self, request, **kwargs: {"importer": request.user},
+        raising=False,
+    )
+    rows = [["sku", "name"], ["S1", "Alpha"]]
+    admin_client.post(item_url(), {"file": csv_upload(rows), "on_conflict": "update"})
+    job = ImportJob.objects.latest("created_at")
+    assert job.options["resource_kwargs"]  # signed, for the worker: never a form field
+    admin_client.post(item_url("mapping", job), mapping_data(job, {"sku": "sku", "name": "name"}))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED, job.message
+    admin_client.post(item_url("commit", job), {"preview": jobs.preview_token(job)})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert Item.objects.get(sku="S1").name == "Alpha (admin)"
+
+
+def test_resource_kwargs_that_cannot_be_stored_are_refused_on_upload(admin_client, monkeypatch):
+    from tests.testapp.admin import ItemImportExportAdmin
+
+    monkeypatch.setattr(
+        ItemImportExportAdmin,
+        "get_import_resource_kwargs",
+        lambda self, request, **kwargs: {"callback": lambda: None},
+        raising=False,
+    )
+    rows = [["sku", "name"], ["S1", "Alpha"]]
+    response = admin_client.post(item_url(), {"file": csv_upload(rows), "on_conflict": "error"})
+    assert response.status_code == 200
+    errors = str(response.context_data["form"].non_field_errors())
+    assert "cannot be stored for the worker" in errors
+    assert ImportJob.objects.count() == 0
+
+
 # --- reading options (issue 11) ----------------------------------------------------------------
 
 

@@ -20,3 +20,25 @@ class ItemAdminResource(resources.ModelResource):
 class RowHookResource(ItemAdminResource):
     def before_import_row(self, row, **kwargs):
         row["name"] = row["name"].upper()
+
+
+class StampWidget(widgets.CharWidget):
+    """Appends a stamp given to the resource, as a resource taking arguments would."""
+
+    def __init__(self, stamp):
+        super().__init__()
+        self.stamp = stamp
+
+    def clean(self, value, row=None, **kwargs):
+        return "%s (%s)" % (value, self.stamp)
+
+
+class StampedItemResource(ItemAdminResource):
+    """A resource built with ``get_import_resource_kwargs(request)``: the importing user."""
+
+    def __init__(self, importer=None, **kwargs):
+        super().__init__(**kwargs)
+        stamp = getattr(importer, "username", "nobody")
+        self.fields["name"] = fields.Field(
+            attribute="name", column_name="name", widget=StampWidget(stamp)
+        )
