@@ -3,6 +3,7 @@
 #
 #   bash scripts/test.sh                          # all legs
 #   LEGS=sqlite bash scripts/test.sh -k mapping   # one leg; arguments go to pytest
+#   JOBS=1 bash scripts/test.sh                   # one leg after the other (default: 2 at once)
 #
 # Legs: sqlite, postgres-psycopg3, postgres-psycopg2, mariadb (Django 5.2 with the django-tasks
 # backport, on $PYTHON) and django6 (the latest Django 6.1 with its own django.tasks, on
@@ -127,68 +128,83 @@ if [ -z "${BULK_ADMIN_CHROMIUM:-}" ] && command -v chromium >/dev/null 2>&1; the
     export BULK_ADMIN_CHROMIUM
 fi
 
-# Run the legs.
-RESULTS=()  # "leg rc seconds" per leg
-for leg in $LEGS; do
-    venv="$(leg_venv "$leg")"
-    db="$(leg_db "$leg")"
-    driver="$(leg_driver "$leg")"
-    junit="$ARTIFACTS/junit-$leg.xml"
-    rm -f "$junit"
-    error="${SETUP_ERROR[$venv]:-${SETUP_ERROR[$db]:-}}"
-    if [ -n "$error" ]; then
-        ba_log "Leg $leg: not run ($error)"
-        RESULTS+=("$leg setup 0")
-        continue
-    fi
+# Run the legs: $JOBS at a time (default 2 on a machine with 2 or more cores), each leg's
+# output kept in test-artifacts/log-<leg>.txt and printed as one block when the leg ends.
+JOBS="${JOBS:-$(n="$(nproc 2>/dev/null || echo 1)"; [ "$n" -ge 2 ] && echo 2 || echo 1)}"
+run_leg() {  # run_leg LEG VENV DB DRIVER: one pytest run; writes test-artifacts/result-LEG
+    local leg="$1" venv="$2" db="$3" driver="$4"
+    local junit="$ARTIFACTS/junit-$leg.xml"
     ba_log "Leg $leg: $venv, BULK_ADMIN_TEST_DB=$db${driver:+, driver $driver}"
-    "$venv/bin/python" - "$db" <<'EOF' || ba_warn "could not describe the environment of leg $leg"
-import sys
-
-import django
-
-import importlib.util
-
-line = f"Python {sys.version.split()[0]}, Django {django.get_version()}"
-if importlib.util.find_spec("django.tasks") is not None:
-    line += ", tasks: django.tasks (Django's own)"
-else:
-    from importlib.metadata import version
-
-    line += f", tasks: django-tasks {version('django-tasks')} (backport)"
-if sys.argv[1] == "postgres":
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    if is_psycopg3:
-        import psycopg
-
-        line += f", PostgreSQL driver: psycopg {psycopg.__version__}"
-    else:
-        import psycopg2
-
-        line += f", PostgreSQL driver: psycopg2 {psycopg2.__version__.split()[0]}"
-elif sys.argv[1] == "mariadb":
-    import MySQLdb
-
-    version = ".".join(map(str, MySQLdb.version_info[:3]))
-    line += f", MySQL driver: mysqlclient {version} (client library {MySQLdb.get_client_info()})"
-print(line)
-EOF
-    leg_start=$SECONDS
+    "$venv/bin/python" "$BA_ROOT/scripts/_describe_env.py" "$db" \
+        || ba_warn "could not describe the environment of leg $leg"
+    local leg_start=$SECONDS
     # A test database and a media folder per leg: a plain pytest run elsewhere on this machine
-    # (test database "test_test") does not drop them halfway through.
+    # (test database "test_test"), or another leg running at the same time, does not drop
+    # them halfway through.
+    local media
     media="$(mktemp -d "${TMPDIR:-/tmp}/bulk_admin_media_$leg.XXXXXX")"
     # The checkout's path in the name too: two clones or worktrees on one machine can run the
     # same leg at once without dropping each other's database.
+    local db_name
     db_name="test_bulk_admin_${leg//-/_}_$(printf '%s' "$BA_ROOT" | cksum | cut -d' ' -f1)"
+    local cache=()
+    [ "$JOBS" -gt 1 ] && cache=(-p no:cacheprovider)  # .pytest_cache is not for two at once
     BULK_ADMIN_TEST_DB="$db" BULK_ADMIN_EXPECT_DRIVER="$driver" \
     BULK_ADMIN_EXPECT_DJANGO="$(leg_django "$leg")" \
     BULK_ADMIN_EXPECT_RQ="$([ "$venv" = .venv ] && echo 1 || echo 0)" \
     BULK_ADMIN_TEST_DB_NAME="$db_name" BULK_ADMIN_TEST_MEDIA="$media" \
-        "$venv/bin/python" -m pytest --junitxml="$junit" -o junit_suite_name="$leg" "$@" </dev/null
-    rc=$?
+        "$venv/bin/python" -m pytest "${cache[@]}" --junitxml="$junit" -o junit_suite_name="$leg" \
+        "${PYTEST_ARGS[@]}" </dev/null
+    local rc=$?
     rm -rf "$media"
-    RESULTS+=("$leg $rc $((SECONDS - leg_start))")
+    echo "$leg $rc $((SECONDS - leg_start))" >"$ARTIFACTS/result-$leg"
+}
+
+PYTEST_ARGS=("$@")
+running=()  # legs started in the background whose output is not printed yet
+flush() {  # print the output of the finished ones, in the order they started
+    local leg still=()
+    for leg in "${running[@]}"; do
+        if [ -e "$ARTIFACTS/result-$leg" ]; then
+            cat "$ARTIFACTS/log-$leg.txt"
+        else
+            still+=("$leg")
+        fi
+    done
+    running=("${still[@]}")
+}
+[ "$JOBS" -gt 1 ] && ba_log "Running $JOBS legs at a time (JOBS=1: one after the other)"
+for leg in $LEGS; do
+    venv="$(leg_venv "$leg")"
+    db="$(leg_db "$leg")"
+    driver="$(leg_driver "$leg")"
+    rm -f "$ARTIFACTS/junit-$leg.xml" "$ARTIFACTS/result-$leg" "$ARTIFACTS/log-$leg.txt"
+    error="${SETUP_ERROR[$venv]:-${SETUP_ERROR[$db]:-}}"
+    if [ -n "$error" ]; then
+        ba_log "Leg $leg: not run ($error)"
+        echo "$leg setup 0" >"$ARTIFACTS/result-$leg"
+        continue
+    fi
+    if [ "$JOBS" -le 1 ]; then
+        run_leg "$leg" "$venv" "$db" "$driver"
+        continue
+    fi
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+        wait -n
+        flush
+    done
+    run_leg "$leg" "$venv" "$db" "$driver" >"$ARTIFACTS/log-$leg.txt" 2>&1 &
+    running+=("$leg")
+done
+wait
+flush
+RESULTS=()  # "leg rc seconds" per leg, in the legs' order
+for leg in $LEGS; do
+    if [ -e "$ARTIFACTS/result-$leg" ]; then
+        RESULTS+=("$(cat "$ARTIFACTS/result-$leg")")
+    else
+        RESULTS+=("$leg 1 0")  # a leg that died without a word
+    fi
 done
 
 # Summarise from the JUnit reports.
