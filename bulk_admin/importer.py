@@ -384,7 +384,10 @@ class Importer:
         options = self.options
         chunk_size = options.chunk_size or conf.CHUNK_SIZE
         with import_transaction(
-            self.model, self.using, lock=self.locks_table(), waiting=self.waiting_callback()
+            self.model,
+            self.using,
+            lock=self.locks_table(),
+            waiting=self.waiting_callback(),
         ):
             sink.begin()
             try:

@@ -27,6 +27,7 @@ import base64
 import dataclasses
 import datetime
 import decimal
+import itertools
 import logging
 import pickle
 import threading
@@ -50,16 +51,17 @@ from bulk_admin.conf import conf
 from bulk_admin.conversion import Chunk, display_value
 from bulk_admin.exceptions import BulkAdminError, ImportCancelled, OptionError
 from bulk_admin.importer import Importer, ImportOptions, Progress
-from bulk_admin.locks import import_transaction
+from bulk_admin.locks import import_transaction, write_transaction
 from bulk_admin.models import ImportJob, ImportJobError
 from bulk_admin.reading import ReadingOptions
-from bulk_admin.results import ImportResult, format_summary
+from bulk_admin.results import ErrorSpool, ImportResult, format_summary
 
 logger = logging.getLogger("bulk_admin")
 
 SAMPLE_ROWS = 10
 _CACHE_INTERVAL = 0.3
 _SCOPE_SALT = "bulk_admin.jobs.scope"
+ERRORS_IN_MEMORY = 1_000  # errors a worker holds; the job's error table gets them all
 _RESOURCE_SALT = "bulk_admin.jobs.resource_kwargs"
 Status = ImportJob.Status
 RUNNING = (Status.VALIDATING, Status.IMPORTING)
@@ -486,7 +488,8 @@ def build_options(job: ImportJob, *, dry_run: bool) -> ImportOptions:
         fields=list(stored.fields),
         aliases=dict(stored.aliases),
         fk_lookups=dict(stored.fk_lookups),
-        max_errors=conf.MAX_STORED_ERRORS,
+        # The errors go to the job's error table through a spool (_run_claimed), as found.
+        max_errors=ERRORS_IN_MEMORY,
         scope=load_scope(model, stored.scope),
         **_reading_fields(stored.reading),
     )
@@ -654,6 +657,17 @@ def run_job(job_id: str, *, commit: bool) -> str:
 
 
 def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat) -> None:
+    # A check's errors, in a temporary file as they are found, for the job's error table.
+    spool = ErrorSpool(limit=conf.MAX_STORED_ERRORS or None)
+    try:
+        _run_spooled(job, token, commit, heartbeat, spool)
+    finally:
+        spool.close()
+
+
+def _run_spooled(
+    job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat, spool: ErrorSpool
+) -> None:
     model = job.content_type.model_class()
     mine = {"claim": token, "status__in": RUNNING}
     sample: list[dict[str, str]] = []
@@ -661,6 +675,8 @@ def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat)
         if model is None:
             raise OptionError(_("The model of this import no longer exists."))
         options = build_options(job, dry_run=not commit)
+        if not commit:
+            options.on_errors = spool.write
         target = options.database or router.db_for_write(model)
         # One transaction for the rows and the job's status when both live in one database.
         together = commit and router.db_for_write(ImportJob) == target
@@ -688,13 +704,19 @@ def _run_claimed(job: ImportJob, token: str, commit: bool, heartbeat: Heartbeat)
                     waiting=importer.waiting_callback(),
                 ):
                     result = importer.run()
-                    _store_result(job, token, result, commit=commit, sample=sample)
+                    _store_result(job, token, result, commit=commit, sample=sample, spool=spool)
             else:
                 # A check writes nothing; an import into another database than the job's
                 # commits its rows first: a cancel arriving after that is too late.
                 result = importer.run()
                 _store_result(
-                    job, token, result, commit=commit, sample=sample, written=result.committed
+                    job,
+                    token,
+                    result,
+                    commit=commit,
+                    sample=sample,
+                    spool=spool,
+                    written=result.committed,
                 )
     except _Gone:
         return
@@ -800,6 +822,7 @@ def _store_result(
     *,
     commit: bool,
     sample: list[dict[str, str]],
+    spool: ErrorSpool,
     written: bool = False,
 ) -> None:
     """Write the job's outcome, if the job is still this worker's; else raise _Gone.
@@ -807,7 +830,8 @@ def _store_result(
     Called inside the import's transaction when both share a database: the job row is
     locked and read again, so a cancel or a reap that came first rolls the import back.
     """
-    with transaction.atomic(using=router.db_for_write(ImportJob)):
+    # On SQLite, a heartbeat committed between this read and its writes would void it.
+    with write_transaction(router.db_for_write(ImportJob)):
         row = (
             ImportJob.objects.select_for_update()
             .filter(pk=job.pk)
@@ -827,7 +851,7 @@ def _store_result(
             "updated": result.updated,
             "skipped": result.skipped,
             "invalid": result.invalid,
-            "error_count": len(result.errors),
+            "error_count": spool.count if not commit else len(result.errors),
             "detected": {
                 **(result.file.detected() if result.file else {}),
                 # What the check proposes (bulk_admin.hints), offered on the preview.
@@ -840,7 +864,8 @@ def _store_result(
             "claim": "",
         }
         if not commit:
-            invalid_rows = {error.row for error in result.errors}
+            shown = {int(row["__row__"]) for row in sample}
+            invalid_rows = {error.row for error in spool.read() if error.row in shown}
             changes.update(
                 dry_run_rows=result.rows,
                 sample=[row for row in sample if int(row["__row__"]) not in invalid_rows][
@@ -850,8 +875,9 @@ def _store_result(
                 message=format_summary(result),
             )
             job.errors.all().delete()
-            ImportJobError.objects.bulk_create(
-                (
+            errors = spool.read()
+            while batch := list(itertools.islice(errors, 1000)):
+                ImportJobError.objects.bulk_create(
                     ImportJobError(
                         job=job,
                         row=error.row,
@@ -860,10 +886,8 @@ def _store_result(
                         value=error.value or "",
                         message=error.message,
                     )
-                    for error in result.errors
-                ),
-                batch_size=1000,
-            )
+                    for error in batch
+                )
         elif result.committed:
             changes.update(status=Status.SUCCEEDED, message=format_summary(result))
             if job.created_by_id is not None:

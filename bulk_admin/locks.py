@@ -79,19 +79,16 @@ def import_transaction(
     a second meanwhile (not on SQLite, which waits inside ``BEGIN IMMEDIATE``).
     """
     connection = connections[using]
-    if not lock or connection.in_atomic_block:
+    vendor = connection.vendor
+    if connection.in_atomic_block or not lock:
         with transaction.atomic(using=using):
             yield
-        return
-    vendor = connection.vendor
-    if vendor == "mysql":
+    elif vendor == "sqlite":
+        with write_transaction(using):  # the write lock is the table's lock too
+            yield
+    elif vendor == "mysql":
         # Taken before BEGIN, released after COMMIT or ROLLBACK.
         with _named_lock(connection, lock_name(model), waiting), transaction.atomic(using=using):
-            yield
-    elif vendor == "sqlite":
-        with contextlib.ExitStack() as stack:
-            with _immediate(connection):  # only the BEGIN waits for the write lock
-                stack.enter_context(transaction.atomic(using=using))
             yield
     elif vendor == "postgresql":
         with transaction.atomic(using=using):
@@ -100,6 +97,26 @@ def import_transaction(
     else:
         with transaction.atomic(using=using):
             yield
+
+
+@contextlib.contextmanager
+def write_transaction(using: str) -> Iterator[None]:
+    """``transaction.atomic(using)`` for a transaction that writes.
+
+    On SQLite it begins with ``BEGIN IMMEDIATE``, waiting up to the lock timeout for the
+    database's write lock: a deferred transaction that has read fails at once ("database is
+    locked", in WAL mode) when another connection (a job's heartbeat) committed since its
+    first read. Elsewhere, and inside a transaction, it is ``transaction.atomic``.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        with transaction.atomic(using=using):
+            yield
+        return
+    with contextlib.ExitStack() as stack:
+        with _immediate(connection):  # only the BEGIN waits for the write lock
+            stack.enter_context(transaction.atomic(using=using))
+        yield
 
 
 def _wait(deadline: float, waiting: Callable[[], None] | None) -> None:

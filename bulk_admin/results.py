@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from django.utils.translation import gettext as _, ngettext
 
@@ -162,3 +165,40 @@ def format_summary(result: ImportResult) -> str:
     else:
         summary += "."
     return summary
+
+
+class ErrorSpool:
+    """Errors of a run in the order found, in a temporary file (JSON lines), not in memory.
+
+    Give :meth:`write` as ``ImportOptions.on_errors``; ``limit`` keeps at most that many.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._file: IO[str] | None = None
+        self.limit = limit
+        self.count = 0
+        self.truncated = False
+
+    def write(self, errors: list[RowError]) -> None:
+        if self.limit is not None and self.count + len(errors) > self.limit:
+            errors = errors[: max(self.limit - self.count, 0)]
+            self.truncated = True
+        if not errors:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        for error in errors:
+            self._file.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+        self.count += len(errors)
+
+    def read(self) -> Iterator[RowError]:
+        if self._file is None:
+            return
+        self._file.seek(0)
+        for line in self._file:
+            yield RowError(**json.loads(line))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -542,6 +542,22 @@ def good_rows(count, start=0):
     ]
 
 
+def wait_for_step(page, pattern, worker):
+    """Wait for the page to reach ``pattern`` by itself; on a timeout, say where the jobs are."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_url(pattern, timeout=WORKER_WAIT)
+    except PlaywrightTimeout:
+        jobs = list(
+            ImportJob.objects.values("status", "phase", "message", "progress", "heartbeat_at")
+        )
+        raise AssertionError(
+            "the page stayed on %s; jobs: %r; worker output:\n%s"
+            % (page.url, jobs, worker.output()[-6000:])
+        ) from None
+
+
 def wait_for_rows(page):
     page.wait_for_function(
         "() => Number(document.querySelector('div.bulk-import-progress .rows')?.textContent) > 0"
@@ -587,7 +603,7 @@ def test_a_real_worker_moves_the_page_on_by_itself(page, shoot, staff, tmp_path,
     wait_for_rows(page)
     expect(state).to_have_text("")
     shoot("checking")
-    page.wait_for_url("**/preview/", timeout=WORKER_WAIT)
+    wait_for_step(page, "**/preview/", worker)
     assert counts(page)["created"] == str(WORKER_ROWS), worker.output()
     assert squeeze(states)[-3:] == ["queued", "running", "finished"], states
     states.clear()
@@ -597,7 +613,7 @@ def test_a_real_worker_moves_the_page_on_by_itself(page, shoot, staff, tmp_path,
     page.wait_for_url("**/progress/")
     wait_for_rows(page)
     shoot("importing")
-    page.wait_for_url("**/result/", timeout=WORKER_WAIT)
+    wait_for_step(page, "**/result/", worker)
     assert "running" in states and states[-1] == "finished", states
     expect(page.locator(".bulk-import-result h2")).to_have_text("%d rows written" % WORKER_ROWS)
     shoot("result")
@@ -617,7 +633,7 @@ def test_a_killed_worker_leaves_the_table_and_fails_the_job(
     upload(page, write_csv(tmp_path / "books.csv", [HEADER, *good_rows(WORKER_ROWS)]))
     worker.start()
     page.get_by_role("button", name="Check the file").click()
-    page.wait_for_url("**/preview/", timeout=WORKER_WAIT)
+    wait_for_step(page, "**/preview/", worker)
     states = record_states(page)
     page.get_by_role("button", name="Import %d rows" % WORKER_ROWS).click()
     page.wait_for_url("**/progress/")
@@ -629,7 +645,7 @@ def test_a_killed_worker_leaves_the_table_and_fails_the_job(
     worker.kill()  # mid-import
     shoot("killed")
     # No heartbeat any more: the page itself finds the job failed, and says why.
-    page.wait_for_url("**/result/", timeout=WORKER_WAIT)
+    wait_for_step(page, "**/result/", worker)
     expect(page.locator("#content")).to_contain_text("worker stopped")
     shoot("result")
     job = ImportJob.objects.get()
@@ -670,12 +686,12 @@ def test_two_overlapping_imports_report_what_each_wrote(page, staff, tmp_path, w
     worker.start()
     worker.start()
     for tab in tabs:
-        tab.wait_for_url("**/preview/", timeout=WORKER_WAIT)
+        wait_for_step(tab, "**/preview/", worker)
     # Both click Import at once; two workers write at the same time.
     for tab in tabs:
         tab.locator(".bulk-import-commit input[type=submit]").first.click()
     for tab in tabs:
-        tab.wait_for_url("**/result/", timeout=WORKER_WAIT)
+        wait_for_step(tab, "**/result/", worker)
     # PostgreSQL counts from ON CONFLICT's answer; SQLite and MariaDB (bulk_create) hold the
     # table's import lock, so the second import checks its keys once the first committed.
     done = {job.original_name: job for job in ImportJob.objects.all()}

@@ -491,3 +491,29 @@ def test_an_overridden_has_change_permission_is_asked_per_row(
     assert (locked.title, locked.price) == ("Locked", 99)
     assert mine.title == ("Two" if policy == "update" else "Mine old")
     assert set(asked) - {None} == {locked.pk, mine.pk}  # None: the change form's fields
+
+
+# --- errors in bounded memory -------------------------------------------------------------
+
+
+def test_a_check_stores_every_error_though_it_holds_few(staff_client, authors, monkeypatch):
+    # The worker holds ERRORS_IN_MEMORY errors; the error table gets all of them, through
+    # the spool, as they were found.
+    monkeypatch.setattr(jobs, "ERRORS_IN_MEMORY", 10)
+    rows = [["97800000%05d" % i, "T%d" % i, "Ursula K. Le Guin", "x", "", ""] for i in range(300)]
+    job = validate(staff_client, start(staff_client, [HEADER, *rows]))
+    assert job.invalid == 300
+    assert job.errors.count() == job.error_count == 300
+    assert set(job.errors.values_list("column", flat=True)) == {"Price"}
+    assert job.errors.order_by("row", "id").first().row == 2
+    assert job.sample == []  # no valid row to show
+
+
+def test_the_stored_errors_keep_their_limit(staff_client, authors, settings):
+    settings.BULK_ADMIN_MAX_STORED_ERRORS = 25
+    rows = [["97800000%05d" % i, "T%d" % i, "Ursula K. Le Guin", "x", "", ""] for i in range(40)]
+    job = validate(staff_client, start(staff_client, [HEADER, *rows]))
+    assert job.invalid == 40
+    assert job.errors.count() == job.error_count == 25
+    page = staff_client.get(url("preview", job)).content.decode()
+    assert "Only the first 25 errors are kept." in page

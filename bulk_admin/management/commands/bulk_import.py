@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
@@ -14,7 +13,7 @@ from django.db import DatabaseError
 from bulk_admin.exceptions import BulkAdminError
 from bulk_admin.importer import Importer, ImportOptions
 from bulk_admin.mapping import parse_map_options
-from bulk_admin.results import ImportResult, RowError, format_summary
+from bulk_admin.results import ErrorSpool, ImportResult, RowError, format_summary
 from bulk_admin.sources import text_encoding
 
 EXIT_INVALID = 1
@@ -121,7 +120,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", help="Database alias (default: the router's)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self._spool = _ErrorSpool()
+        self._spool = ErrorSpool()
         try:
             result = self._import(options)
         except CommandError as exc:
@@ -210,31 +209,6 @@ class Command(BaseCommand):
 
 # Errors kept in memory, sorted by row and column; beyond them, every error is streamed.
 _ERRORS_IN_MEMORY = 10_000
-
-
-class _ErrorSpool:
-    """Every error of a run, in the order found, in a temporary file (JSON lines)."""
-
-    def __init__(self) -> None:
-        self._file: IO[str] | None = None
-
-    def write(self, errors: list[RowError]) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        for error in errors:
-            self._file.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
-
-    def read(self) -> Iterator[RowError]:
-        if self._file is None:
-            return
-        self._file.seek(0)
-        for line in self._file:
-            yield RowError(**json.loads(line))
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 def _one_line(message: str) -> str:
