@@ -80,6 +80,38 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return []
 
 
+@register(Tags.compatibility)
+def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Check that the admin's tasks can be enqueued on ``BULK_ADMIN_TASK_BACKEND``'s queue."""
+    from bulk_admin.conf import conf
+
+    alias, queue = conf.TASK_BACKEND, conf.TASK_QUEUE
+    backends = getattr(settings, "TASKS", None)
+    if backends is None:  # the Tasks framework's default: an immediate backend, "default"
+        backends = {"default": {}}
+    if alias not in backends:
+        return [
+            Error(
+                "BULK_ADMIN_TASK_BACKEND names the task backend %r, which is not in TASKS."
+                % alias,
+                hint="Add it to TASKS or set BULK_ADMIN_TASK_BACKEND to an existing alias.",
+                id="bulk_admin.E008",
+            )
+        ]
+    # The Tasks framework's rule: QUEUES defaults to ["default"]; an empty list takes any.
+    queues = backends[alias].get("QUEUES", ["default"])
+    if queues and queue not in queues:
+        return [
+            Error(
+                "BULK_ADMIN_TASK_QUEUE is %r, which is not one of the QUEUES of the task "
+                "backend %r (%s)." % (queue, alias, ", ".join(map(repr, queues))),
+                hint="Set BULK_ADMIN_TASK_QUEUE to one of them, or add %r to QUEUES." % queue,
+                id="bulk_admin.E009",
+            )
+        ]
+    return []
+
+
 @register(Tags.admin)
 def check_model_admins(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Check the ``bulk_import_*`` attributes of every admin using the mixin."""

@@ -19,13 +19,15 @@ from bulk_admin.conf import conf
 from bulk_admin.jobs import run_job
 
 
-@task
+# Declared on the admin's backend and queue (the framework checks them here, at import): the
+# backend's "default" queue may not exist. bulk_admin.E008/E009 report a mismatch at startup.
+@task(backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE)
 def validate_import_job(job_id: str) -> str:
     """Check every row of the job's file without writing; store counts and errors."""
     return run_job(job_id, commit=False)
 
 
-@task
+@task(backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE)
 def commit_import_job(job_id: str) -> str:
     """Import the job's file into its model."""
     return run_job(job_id, commit=True)

@@ -1,7 +1,8 @@
-"""System checks of the BULK_ADMIN_* settings: bulk_admin/checks.py (E001 to E003)."""
+"""System checks of the BULK_ADMIN_* settings: bulk_admin/checks.py (E001 to E009)."""
 
 import subprocess
 import sys
+import textwrap
 
 import pytest
 from django.core.checks import Error, run_checks
@@ -179,3 +180,68 @@ def test_a_project_without_the_admin_passes_the_checks():
     )
     assert done.returncode == 0, done.stderr
     assert "System check identified no issues" in done.stdout
+
+
+def test_the_task_backend_must_exist(settings):
+    from bulk_admin.checks import check_tasks
+
+    assert check_tasks() == []
+    settings.BULK_ADMIN_TASK_BACKEND = "nowhere"
+    assert ids(check_tasks()) == ["bulk_admin.E008"]
+
+
+def test_the_task_queue_must_be_one_of_the_backends(settings):
+    from bulk_admin.checks import check_tasks
+
+    immediate = settings.TASKS["default"]["BACKEND"]
+    settings.TASKS = {"default": {"BACKEND": immediate, "QUEUES": ["imports"]}}
+    errors = check_tasks()
+    assert ids(errors) == ["bulk_admin.E009"]
+    assert "'default'" in errors[0].msg and "'imports'" in errors[0].msg
+    settings.BULK_ADMIN_TASK_QUEUE = "imports"
+    assert check_tasks() == []
+    settings.TASKS = {"default": {"BACKEND": immediate, "QUEUES": []}}  # any queue
+    settings.BULK_ADMIN_TASK_QUEUE = "anything"
+    assert check_tasks() == []
+
+
+def test_the_tasks_are_declared_on_the_admins_queue():
+    # A backend without a "default" queue: the tasks module imports (the framework checks a
+    # task's queue when it is declared) and its tasks go to BULK_ADMIN_TASK_QUEUE.
+    code = textwrap.dedent(
+        """
+        import importlib.util
+
+        import django
+        from django.conf import settings
+
+        backport = importlib.util.find_spec("django_tasks") is not None
+        module = "django_tasks" if backport else "django.tasks"
+        settings.configure(
+            INSTALLED_APPS=[
+                "django.contrib.admin",
+                "django.contrib.contenttypes",
+                "django.contrib.auth",
+                "bulk_admin",
+                *(["django_tasks"] if backport else []),
+            ],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            TASKS={
+                "default": {
+                    "BACKEND": module + ".backends.immediate.ImmediateBackend",
+                    "QUEUES": ["imports"],
+                }
+            },
+            BULK_ADMIN_TASK_QUEUE="imports",
+        )
+        django.setup()
+        from bulk_admin import tasks
+
+        print(tasks.validate_import_job.queue_name, tasks.commit_import_job.queue_name)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["imports", "imports"]
