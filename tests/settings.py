@@ -117,6 +117,18 @@ elif _DB == "sqlite":
 else:
     raise RuntimeError(f"Unknown BULK_ADMIN_TEST_DB {_DB!r}")
 
+# A second database of the same server, for the tests whose router sends the test app's
+# models there while the import jobs stay in "default" (tests/routers.py). Its test database
+# is created only for the tests that ask for it.
+DATABASES["other"] = {
+    **DATABASES["default"],
+    "TEST": {
+        **DATABASES["default"]["TEST"],
+        "NAME": DATABASES["default"]["TEST"]["NAME"].replace(".sqlite3", "")
+        + ("_other.sqlite3" if _DB == "sqlite" else "_other"),
+    },
+}
+
 # A child process of a test (tests/fuzz/worker.py) works in the test database of its parent.
 if os.environ.get("BULK_ADMIN_WORKER_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["BULK_ADMIN_WORKER_DB_NAME"]

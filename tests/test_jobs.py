@@ -517,3 +517,63 @@ def test_the_stored_errors_keep_their_limit(staff_client, authors, settings):
     assert job.errors.count() == job.error_count == 25
     page = staff_client.get(url("preview", job)).content.decode()
     assert "Only the first 25 errors are kept." in page
+
+
+# --- rows in another database than the jobs ----------------------------------------------
+
+
+@pytest.fixture
+def rows_elsewhere(monkeypatch):
+    """A router sends the test app's models to "other"; the jobs stay in "default"."""
+    from django.db import router
+
+    from tests.routers import TestAppElsewhere
+
+    monkeypatch.setattr(router, "routers", [TestAppElsewhere()])
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_an_import_into_another_database_than_the_jobs(staff_client, rows_elsewhere):
+    from tests.testapp.models import Author
+
+    Author.objects.create(name="Ursula K. Le Guin")  # in "other", through the router
+    Book.objects.create(isbn="9780000000011", title="Already there")
+    job = validate(staff_client, start(staff_client, [HEADER, *THREE], on_conflict="update"))
+    assert job.status == ImportJob.Status.VALIDATED, job.message
+    assert (job.created, job.updated, job.invalid) == (2, 1, 0)
+    staff_client.post(url("commit", job), {"preview": jobs.preview_token(job)})
+    job.refresh_from_db()
+    assert (job.status, job.created, job.updated) == (ImportJob.Status.SUCCEEDED, 2, 1)
+    # The rows are in "other" only; the job, in "default", says what was written there.
+    assert sorted(Book.objects.using("other").values_list("title", flat=True)) == [
+        "One",
+        "Three",
+        "Two",
+    ]
+    assert not Book.objects.using("default").exists()
+    assert ImportJob.objects.using("default").filter(pk=job.pk).exists()
+    assert not ImportJob.objects.using("other").exists()
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_with_rows_in_another_database_the_status_says_what_was_written(
+    staff_client, rows_elsewhere, book_admin, monkeypatch
+):
+    # The rows commit first (docs/admin.md, "One transaction"): a cancel read after that is
+    # too late, and the job's status must say what was written either way.
+    from tests.testapp.models import Author
+
+    Author.objects.create(name="Ursula K. Le Guin")
+    job = queued_commit(staff_client)
+
+    def cancel_meanwhile(chunk):
+        ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    monkeypatch.setattr(book_admin, "bulk_import_chunk_hooks", [cancel_meanwhile])
+    jobs.run_job(str(job.pk), commit=True)
+    job.refresh_from_db()
+    written = Book.objects.using("other").count()
+    assert (job.status, written) in {
+        (ImportJob.Status.SUCCEEDED, 3),  # the rows were committed before the cancel was read
+        (ImportJob.Status.CANCELLED, 0),  # or the heartbeat saw it first: nothing written
+    }, (job.status, written, job.message)
