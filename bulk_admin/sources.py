@@ -597,8 +597,16 @@ class XlsxSource(Source):
     """
 
     def __init__(
-        self, file: FileLike, *, sheet: str | int | None = None, reader: str | None = None
+        self,
+        file: FileLike,
+        *,
+        sheet: str | int | None = None,
+        reader: str | None = None,
+        peek: int | None = None,
     ):
+        if peek is not None:
+            self._peek(file, sheet, peek)
+            return
         # The archive and the chosen sheet are checked before a native reader sees them:
         # a hostile file must end in a message, not in an aborted process (bulk_admin.workbook).
         workbook = Workbook(file)
@@ -634,6 +642,29 @@ class XlsxSource(Source):
         self.reader = reader
         header: list[str] = []
         self._record = 0
+        for cells in self._records():
+            header = _clean_header(cells)
+            break
+        self.info = FileInfo(format="xlsx", headers=header, sheet=name)
+        _check_width(header)
+
+    def _peek(self, file: FileLike, sheet: str | int | None, count: int) -> None:
+        """Read only the first ``count`` records, header included (bulk_admin.peek)."""
+        from bulk_admin.peek import peek_rows
+
+        workbook = Workbook(file, check_shared_strings=False)
+        try:
+            name = _choose_sheet(workbook.sheet_names(), sheet)
+            records = peek_rows(workbook, name, count)
+        finally:
+            workbook.close()
+        self._file = file
+        self._workbook = None
+        self._error_cells = {}
+        self._iter = iter(records)
+        self.reader = "peek"
+        self._record = 0
+        header: list[str] = []
         for cells in self._records():
             header = _clean_header(cells)
             break

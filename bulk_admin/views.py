@@ -298,8 +298,9 @@ class UploadView(BulkImportView):
 def _inspect(job: ImportJob) -> tuple[list[str], list[list[str]], dict[str, Any]]:
     """Read the header and a few rows of the job's file, in bounded memory.
 
-    A workbook is read with openpyxl's streaming reader here: python-calamine, faster for
-    the whole file (the task's job), loads the whole sheet before giving its first row.
+    A workbook is read by bulk_admin.peek, which parses only the start of the sheet and the
+    shared strings it uses: python-calamine loads the whole sheet, and openpyxl every shared
+    string, before giving a first row. The whole file is read by the task.
     """
     from bulk_admin.conversion import display_value
     from bulk_admin.sources import XlsxSource
@@ -307,7 +308,7 @@ def _inspect(job: ImportJob) -> tuple[list[str], list[list[str]], dict[str, Any]
     options = jobs.job_options(job)
     with job.file.open("rb") as file:
         source = (
-            XlsxSource(file, sheet=options.sheet, reader="openpyxl")
+            XlsxSource(file, sheet=options.sheet, peek=SAMPLE_VALUES + 1)
             if job.format == "xlsx"
             else open_source(
                 file,

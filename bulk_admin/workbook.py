@@ -154,7 +154,7 @@ class Workbook:
     workbook's order and :meth:`scan` checks one of them. The file's position is restored.
     """
 
-    def __init__(self, file: IO[bytes]):
+    def __init__(self, file: IO[bytes], *, check_shared_strings: bool = True):
         self._file = file
         file.seek(0)
         try:
@@ -186,7 +186,10 @@ class Workbook:
                 % {"size": total // (1024 * 1024), "max": limit // (1024 * 1024)}
             )
         self._sheets = self._read_sheets()
-        self._check_shared_strings()
+        if check_shared_strings:
+            # For the native readers, which reserve memory for the declared count; the
+            # bounded reader of bulk_admin.peek reserves nothing and skips this full pass.
+            self._check_shared_strings()
 
     def close(self) -> None:
         self._zip.close()
@@ -200,6 +203,30 @@ class Workbook:
             if name == sheet:
                 return part
         return None
+
+    def has_part(self, part: str) -> bool:
+        return part.lower() in self._by_name
+
+    def shared_strings_part(self) -> str | None:
+        """Return the name of the shared strings part, or None."""
+        for name, info in self._by_name.items():
+            if name.endswith("sharedstrings.xml"):
+                return info.filename
+        return None
+
+    def date1904(self) -> bool:
+        """Return True if the workbook counts dates from 1904 (old Excel for Mac files)."""
+        workbook = self._small_part("xl/workbook.xml")
+        properties = None if workbook is None else workbook.find("{%s}workbookPr" % _MAIN_NS)
+        return properties is not None and properties.get("date1904") in ("1", "true")
+
+    def blocks(self, part: str) -> Iterator[bytes]:
+        """Yield the inflated bytes of ``part``, block by block (damage is a SourceError)."""
+        return self._blocks(part)
+
+    def small_part(self, part: str) -> ElementTree.Element | None:
+        """Return the parsed ``part`` (at most 16 MB), or None when the archive has none."""
+        return self._small_part(part)
 
     # --- reading parts ----------------------------------------------------------------------
 
@@ -398,7 +425,12 @@ class Workbook:
                 )
 
     def _beyond_limits(self) -> SourceError:
-        return _damaged(
-            _("it places a cell beyond Excel's last row %(rows)d or last column XFD")
-            % {"rows": EXCEL_MAX_ROWS}
-        )
+        return beyond_limits()
+
+
+def beyond_limits() -> SourceError:
+    """The refusal of a cell or row beyond what any spreadsheet program writes."""
+    return _damaged(
+        _("it places a cell beyond Excel's last row %(rows)d or last column XFD")
+        % {"rows": EXCEL_MAX_ROWS}
+    )

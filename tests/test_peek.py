@@ -1,0 +1,205 @@
+"""The upload step's XLSX reader (bulk_admin.peek): the first rows, as the task's readers give
+them, reading only the start of the sheet and of the shared strings."""
+
+import datetime
+import re
+import zipfile
+
+import openpyxl
+import pytest
+
+from bulk_admin.exceptions import SourceError
+from bulk_admin.sources import XlsxSource
+from tests.test_sources import SHEET, TYPED_ROWS, normalized, rewrite_member
+
+
+def rows_of(path, count, **options):
+    with open(path, "rb") as file, XlsxSource(file, peek=count, **options) as source:
+        return source.info, list(source.rows())
+
+
+def full(path, count, reader="openpyxl"):
+    with open(path, "rb") as file, XlsxSource(file, reader=reader) as source:
+        return source.info, list(source.rows())[: count - 1]
+
+
+def workbook_of(tmp_path, rows, name="book.xlsx", shared=True):
+    """Write ``rows``; with ``shared``, text in a shared strings part, as Excel writes it
+    (openpyxl writes inline strings)."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(list(row))
+    path = tmp_path / name
+    book.save(path)
+    return with_shared_strings(path) if shared else path
+
+
+_INLINE = re.compile(
+    rb'<c r="([A-Z]+\d+)"( s="\d+")? t="inlineStr"><is>'
+    rb'<t( xml:space="preserve")?>(.*?)</t></is></c>'
+)
+
+
+def with_shared_strings(path):
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+    strings = {}
+
+    def shared(match):
+        text = match.group(4)
+        number = strings.setdefault(text, len(strings))
+        return b'<c r="%s"%s t="s"><v>%d</v></c>' % (match.group(1), match.group(2) or b"", number)
+
+    members[SHEET] = _INLINE.sub(shared, members[SHEET])
+    assert b"inlineStr" not in members[SHEET]
+    items = b"".join(b'<si><t xml:space="preserve">%s</t></si>' % text for text in strings)
+    members["xl/sharedStrings.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" count="%d" uniqueCount="%d">%s</sst>'
+        % (len(strings), len(strings), items)
+    )
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
+    rels = "xl/_rels/workbook.xml.rels"
+    members[rels] = members[rels].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared strings", "inline strings"])
+@pytest.mark.parametrize("reader", ["openpyxl", "calamine"])
+def test_peek_gives_the_rows_the_readers_give(tmp_path, reader, shared):
+    rows = [
+        *TYPED_ROWS,
+        [],
+        ["  spaced  ", "Ünïcødé ✓", -0.0, 1e15, "=1+1", 0, 1, datetime.timedelta(hours=36)],
+        [None, None, None, None, None, None, None, "last"],
+        [1.5, "x" * 300, 10**12, datetime.datetime(1999, 12, 31, 23, 59, 59), None, True],
+    ]
+    path = workbook_of(tmp_path, rows, shared=shared)
+    peeked_info, peeked = rows_of(path, 20)
+    info, whole = full(path, 20, reader)
+    assert peeked_info.headers == info.headers
+    assert normalized(peeked) == normalized(whole)
+
+
+def test_peek_stops_after_the_rows_asked_for(tmp_path):
+    path = workbook_of(tmp_path, [["isbn", "title"], *[[str(i), "T%d" % i] for i in range(50)]])
+    info, rows = rows_of(path, 4)
+    assert info.headers == ["isbn", "title"]
+    assert rows == [(2, ["0", "T0"]), (3, ["1", "T1"]), (4, ["2", "T2"])]
+
+
+def test_peek_reads_only_the_start_of_the_sheet_and_of_the_shared_strings(tmp_path):
+    # Both parts are damaged past the first rows: the full readers refuse the file, the
+    # upload step reads what it shows without reaching the damage.
+    path = workbook_of(tmp_path, [["isbn", "title"], *[[str(i), "T%d" % i] for i in range(50)]])
+
+    def break_sheet(xml):
+        cut = xml.index(b'<row r="30"')
+        return xml[:cut] + b"<row r='oops' <<< not xml"
+
+    def break_strings(xml):
+        cut = xml.index(b'<si><t xml:space="preserve">T40</t></si>')
+        return xml[:cut] + b"<si><<< not xml"
+
+    rewrite_member(path, SHEET, break_sheet)
+    rewrite_member(path, "xl/sharedStrings.xml", break_strings)
+    info, rows = rows_of(path, 4)
+    assert rows[0] == (2, ["0", "T0"])
+    with pytest.raises(SourceError):
+        full(path, 100)
+
+
+def test_peek_fills_rows_left_out_and_keeps_their_numbers(tmp_path):
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["B1"] = "isbn", "title"
+    book.active["B4"] = "only B"
+    path = tmp_path / "gaps.xlsx"
+    book.save(path)
+    assert rows_of(path, 10)[1] == [(4, [None, "only B"])]
+
+
+def test_peek_reads_rich_text_and_error_cells(tmp_path):
+    path = workbook_of(tmp_path, [["a", "b"], ["x", 1]], shared=False)
+
+    def inline(xml):
+        xml = xml.replace(
+            b'<c r="A2" t="inlineStr"><is><t>x</t></is></c>',
+            b'<c r="A2" t="inlineStr"><is><r><t>in</t></r><r><t>l</t></r></is></c>',
+        )
+        return xml.replace(b'<c r="B2" t="n"><v>1</v></c>', b'<c r="B2" t="e"><v>#DIV/0!</v></c>')
+
+    rewrite_member(path, SHEET, inline)
+    assert rows_of(path, 3)[1] == [(2, ["inl", "#DIV/0!"])]
+
+
+def test_peek_dates_of_a_1904_workbook(tmp_path):
+    path = workbook_of(tmp_path, [["when"], [datetime.date(2024, 5, 1)]])
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read(SHEET)
+    serial = sheet.split(b'<c r="A2"')[1].split(b"<v>")[1].split(b"</v>")[0]
+    shifted = str(float(serial) - 1462).encode()  # the same day counted from 1904
+
+    rewrite_member(
+        path, SHEET, lambda xml: xml.replace(b"<v>" + serial + b"</v>", b"<v>" + shifted + b"</v>")
+    )
+    rewrite_member(
+        path,
+        "xl/workbook.xml",
+        lambda xml: (
+            xml.replace(b"<workbookPr", b'<workbookPr date1904="1"', 1)
+            if b"<workbookPr" in xml
+            else xml.replace(b"<sheets>", b'<workbookPr date1904="1"/><sheets>', 1)
+        ),
+    )
+    assert rows_of(path, 2)[1] == [(2, [datetime.date(2024, 5, 1)])]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda xml: xml.replace(b'<row r="2"', b'<row r="99999999"'), "beyond Excel's last row"),
+        (lambda xml: xml.replace(b'<row r="2"', b'<row r="x"'), "row number “x”"),
+        (lambda xml: xml.replace(b'r="A2"', b'r="AAAA2"'), "cell reference"),
+        (lambda xml: xml.replace(b'r="B2"', b'r="ZZZ2"'), "last column XFD"),
+        (lambda xml: xml.replace(b"<sheetData>", b"<sheetData><<"), "not valid XML"),
+    ],
+)
+def test_peek_refuses_what_no_spreadsheet_writes(tmp_path, change, message):
+    path = workbook_of(tmp_path, [["a", "b"], ["x", "y"]])
+    rewrite_member(path, SHEET, change)
+    with pytest.raises(SourceError, match=message):
+        rows_of(path, 3)
+
+
+@pytest.mark.django_db
+def test_the_upload_step_reads_no_whole_sheet(tmp_path, monkeypatch, staff_client, upload_media):
+    # The whole-sheet readers are the task's: the upload request must not open one.
+    from bulk_admin import sources
+    from bulk_admin.models import ImportJob
+    from tests.test_views import url
+
+    def refuse(*args):
+        raise AssertionError("a whole-sheet reader was opened in the upload request")
+
+    monkeypatch.setattr(sources.XlsxSource, "_open_openpyxl", refuse)
+    monkeypatch.setattr(sources.XlsxSource, "_open_calamine", refuse)
+    path = workbook_of(tmp_path, [["ISBN", "Title"], ["1", "A"], ["2", "B"]])
+    with open(path, "rb") as file:
+        response = staff_client.post(
+            url(), {"file": file, "on_conflict": "error", "encoding": "auto", "delimiter": "auto"}
+        )
+    assert response.status_code == 302, response.content.decode()[:500]
+    job = ImportJob.objects.get()
+    assert job.headers == ["ISBN", "Title"]
+    assert job.options["samples"][:2] == [["1", "A"], ["2", "B"]]
