@@ -27,6 +27,7 @@ from bulk_admin.workbook import (
     _MAIN_NS,
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
+    XML_ERRORS,
     Workbook,
     _damaged,
     beyond_limits,
@@ -76,10 +77,10 @@ def _events(workbook: Workbook, part: str) -> Iterator[tuple[str, Any]]:
     parser: Any = ElementTree.XMLPullParser(events=("start", "end"))
     for block in workbook.blocks(part):
         for start in range(0, len(block), _PIECE):
-            parser.feed(block[start : start + _PIECE])  # an error is queued as an event
             try:
+                parser.feed(block[start : start + _PIECE])  # most errors are queued as events
                 yield from parser.read_events()
-            except ElementTree.ParseError as exc:
+            except XML_ERRORS as exc:
                 raise _damaged(
                     _("its part %(part)s is not valid XML: %(error)s")
                     % {"part": part, "error": exc}

@@ -61,6 +61,10 @@ _ZIP_ERRORS = (
     OverflowError,
 )
 
+# What expat raises for a part it cannot read: malformed XML, and an XML declaration naming an
+# encoding Python does not know (LookupError) or cannot decode with (UnicodeError, a ValueError).
+XML_ERRORS = (ElementTree.ParseError, LookupError, ValueError)
+
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -256,7 +260,7 @@ class Workbook:
         try:
             # expat refuses entity expansion attacks ("billion laughs") by itself.
             return ElementTree.fromstring(data)
-        except ElementTree.ParseError as exc:
+        except XML_ERRORS as exc:
             raise _damaged(
                 _("its part %(part)s is not valid XML: %(error)s")
                 % {"part": info.filename, "error": exc}
