@@ -152,6 +152,7 @@ class JobOptions:
             fk_lookups=current.fk_lookups,
             batch_size=current.batch_size,
             resource=current.resource,
+            resource_kwargs=current.resource_kwargs,
             scope=current.scope,
         )
 
@@ -165,11 +166,23 @@ class _PickleSerializer:
         return pickle.loads(base64.b64decode(data))  # noqa: S301 (signed by us)
 
 
+def _signed(value: Any, salt: str) -> str:
+    return signing.dumps(value, salt=salt, serializer=_PickleSerializer)
+
+
+def _unsigned(text: str, salt: str) -> Any:
+    """Return the value :func:`_signed` gave ``text`` for; damaged text is an OptionError."""
+    try:
+        return signing.loads(text, salt=salt, serializer=_PickleSerializer)
+    except signing.BadSignature:
+        raise OptionError(_("The options of this import are damaged.")) from None
+
+
 def dump_scope(queryset: Any) -> str | None:
     """Return the admin queryset's query as signed text, or None when it filters no row."""
     if queryset is None or not queryset.query.has_filters():
         return None
-    return signing.dumps(queryset.query, salt=_SCOPE_SALT, serializer=_PickleSerializer)
+    return _signed(queryset.query, _SCOPE_SALT)
 
 
 def dump_resource_kwargs(kwargs: Mapping[str, Any]) -> str:
@@ -181,7 +194,7 @@ def dump_resource_kwargs(kwargs: Mapping[str, Any]) -> str:
     if not kwargs:
         return ""
     try:
-        return signing.dumps(dict(kwargs), salt=_RESOURCE_SALT, serializer=_PickleSerializer)
+        return _signed(dict(kwargs), _RESOURCE_SALT)
     except Exception as exc:  # pickle raises TypeError, AttributeError, PicklingError…
         raise OptionError(
             _(
@@ -194,24 +207,15 @@ def dump_resource_kwargs(kwargs: Mapping[str, Any]) -> str:
 
 def load_resource_kwargs(text: str) -> dict[str, Any]:
     """Return the keyword arguments saved by :func:`dump_resource_kwargs`."""
-    if not text:
-        return {}
-    try:
-        return dict(signing.loads(text, salt=_RESOURCE_SALT, serializer=_PickleSerializer))
-    except signing.BadSignature:
-        raise OptionError(_("The options of this import are damaged.")) from None
+    return dict(_unsigned(text, _RESOURCE_SALT)) if text else {}
 
 
 def load_scope(model: type[models.Model], text: str | None) -> Any:
     """Return the queryset saved by :func:`dump_scope`, or None."""
     if not text:
         return None
-    try:
-        query = signing.loads(text, salt=_SCOPE_SALT, serializer=_PickleSerializer)
-    except signing.BadSignature:
-        raise OptionError(_("The options of this import are damaged.")) from None
     queryset = model._base_manager.all()
-    queryset.query = query
+    queryset.query = _unsigned(text, _SCOPE_SALT)
     return queryset
 
 

@@ -640,12 +640,15 @@ class XlsxSource(Source):
         else:
             raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
         self.reader = reader
+        self._read_header(name)
+
+    def _read_header(self, sheet: str) -> None:
         header: list[str] = []
         self._record = 0
         for cells in self._records():
             header = _clean_header(cells)
             break
-        self.info = FileInfo(format="xlsx", headers=header, sheet=name)
+        self.info = FileInfo(format="xlsx", headers=header, sheet=sheet)
         _check_width(header)
 
     def _peek(self, file: FileLike, sheet: str | int | None, count: int) -> None:
@@ -663,13 +666,7 @@ class XlsxSource(Source):
         self._error_cells = {}
         self._iter = iter(records)
         self.reader = "peek"
-        self._record = 0
-        header: list[str] = []
-        for cells in self._records():
-            header = _clean_header(cells)
-            break
-        self.info = FileInfo(format="xlsx", headers=header, sheet=name)
-        _check_width(header)
+        self._read_header(name)
 
     def _open_calamine(self, file: FileLike, name: str) -> Iterator[list[Any]]:
         import python_calamine
