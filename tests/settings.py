@@ -65,6 +65,13 @@ if os.environ.get("BULK_ADMIN_TEST_CHUNK_SIZE"):
 if os.environ.get("BULK_ADMIN_TEST_HEARTBEAT_INTERVAL"):
     BULK_ADMIN_HEARTBEAT_INTERVAL = float(os.environ["BULK_ADMIN_TEST_HEARTBEAT_INTERVAL"])
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("BULK_ADMIN_TEST_CACHE_DIR"):  # shared with the test's live server
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["BULK_ADMIN_TEST_CACHE_DIR"],
+        }
+    }
 MEDIA_ROOT = os.environ.get("BULK_ADMIN_TEST_MEDIA", "/tmp/bulk_admin_test_media")
 
 _DB = os.environ.get("BULK_ADMIN_TEST_DB", "sqlite")
