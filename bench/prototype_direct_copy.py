@@ -116,7 +116,8 @@ def main() -> None:
     from bulk_admin.conf import conf
     from bulk_admin.conversion import Plan
     from bulk_admin.importer import Importer, ImportOptions
-    from bulk_admin.sinks import CopySink, _quote
+    from bulk_admin.sinks.base import _quote
+    from bulk_admin.sinks.copy import CopySink
 
     if "--fast-validators" in flags:
         _fast_validators()

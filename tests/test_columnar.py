@@ -22,7 +22,7 @@ from bulk_admin.columnar import (
 from bulk_admin.conversion import Plan
 from bulk_admin.mapping import build_mapping
 from bulk_admin.reading import ReadingOptions
-from bulk_admin.sinks import _copy_formatter
+from bulk_admin.sinks.copy import _copy_formatter
 from tests.testapp.models import Author, Book, Event, Item, Review
 
 # (model, field path) for every kind the package converts; the per-cell-only kinds too.

@@ -645,3 +645,119 @@ def test_clean_file_streams_in_one_copy_into_the_table(make_csv):
     statements = " ".join(q["sql"] for q in queries.captured_queries)
     assert "CREATE TEMPORARY TABLE" not in statements and "INSERT INTO" not in statements
     assert Book.objects.count() == 25
+
+
+# --- bulk_create: rows inserted without model instances ------------------------------------------
+
+BOOK_KINDS = [
+    ["isbn", "title", "author__name", "price", "published", "in_stock", "pages", "rating"]
+    + ["genre", "website", "metadata", "notes"],
+    ["1", "All kinds", "Terry Pratchett", "123456.78", "1999-12-31", "true", "512", "4.25"]
+    + ["fiction", "https://example.com/a?b=c", '{"a": [1, 2.5, null], "b": {"c": false}}', "t\tn"],
+    ["2", "Tiny", "", "0.01", "0001-01-01", "0", "0", "-0.5", "", "", "null", ""],
+    ["3", "Huge", "Octavia E. Butler", "999999.99", "9999-12-31", "Y", "2147483647", "1e300"]
+    + ["science", "", "[]", "x" * 10_000],
+    ["4", "Empty", "", "", "", "", "", "", "", "", "", ""],
+]
+EVENT_KINDS = [
+    ["name", "starts", "duration", "at", "attendees", "ref"],
+    ["Winter", "2024-01-15 09:30", "1 02:03:04.5", "23:59:59.999999", "12", str(uuid.UUID(int=7))],
+    ["Summer", "2024-07-15T09:30:00+05:30", "-1 day, 0:00:01", "00:00", "-3", ""],
+    ["Spring", "2024-03-31 03:30", "P3DT4H", "", "", ""],
+]
+
+
+def both_writes(monkeypatch, write):
+    """Run ``write()`` with the direct INSERT, then with Django's bulk_create of instances."""
+    from bulk_admin.sinks import bulk_create as module
+
+    results = {"direct": write()}
+    monkeypatch.setattr(module, "direct_insert_allowed", lambda plan: False)
+    results["instances"] = write()
+    monkeypatch.undo()
+    return results
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model", "rows", "fields"),
+    [
+        (Book, BOOK_KINDS, COMPARED_FIELDS[:-2] + ["notes", "in_stock"]),
+        (Event, EVENT_KINDS, ["name", "starts", "duration", "at", "attendees", "ref"]),
+    ],
+    ids=["book", "event"],
+)
+def test_direct_insert_stores_what_bulk_create_stores(
+    make_csv, authors, monkeypatch, model, rows, fields
+):
+    path = quoted_csv(make_csv, rows)
+
+    def write():
+        model.objects.all().delete()
+        result = import_file(model, path, sink="bulk_create")
+        assert (result.created, result.invalid) == (len(rows) - 1, 0), result.errors
+        return table(model, fields)
+
+    tables = both_writes(monkeypatch, write)
+    assert tables["direct"] == tables["instances"]
+    assert len(tables["direct"]) == len(rows) - 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("policy", ["skip", "update"])
+def test_direct_insert_skips_and_updates_as_bulk_create_does(
+    make_csv, authors, monkeypatch, policy
+):
+    fields = ["isbn", "title", "author_id", "price", "in_stock", "modified"]
+    first = make_csv(
+        [["isbn", "title", "price"], *[[str(n), "Old %d" % n, "1.00"] for n in range(6)]],
+        name="first.csv",
+    )
+    second = make_csv(
+        [
+            ["isbn", "title", "author__name", "price", "in_stock"],
+            *[[str(n), "New %d" % n, "Terry Pratchett", "2.50", "no"] for n in range(3, 9)],
+            ["4", "Newer 4", "", "3.75", "yes"],  # the same key twice: the last row wins
+        ],
+        name="second.csv",
+    )
+
+    def write():
+        Book.objects.all().delete()
+        assert import_file(Book, first, sink="bulk_create").created == 6
+        result = import_file(Book, second, sink="bulk_create", on_conflict=policy, keys=["isbn"])
+        rows = table(Book, fields)
+        return (result.created, result.updated, result.skipped), [row[:-1] for row in rows]
+
+    results = both_writes(monkeypatch, write)
+    assert results["direct"] == results["instances"]
+    counts, rows = results["direct"]
+    assert counts == ((3, 0, 4) if policy == "skip" else (3, 4, 0))
+    titles = {row[0]: row[1] for row in rows}
+    assert titles["4"] == ("Old 4" if policy == "skip" else "Newer 4")
+    assert titles["8"] == "New 8"
+
+
+@pytest.mark.django_db
+def test_a_field_with_its_own_pre_save_goes_through_bulk_create(make_csv):
+    from bulk_admin.conversion import Plan
+    from bulk_admin.mapping import build_mapping
+    from bulk_admin.sinks.bulk_create import direct_insert_allowed
+    from tests.testapp.models import Label
+
+    path = make_csv([["code", "text"], ["a", "quiet"], ["b", ""]])
+    result = import_file(Label, path, sink="bulk_create")
+    assert (result.created, result.invalid) == (2, 0), result.errors
+    assert dict(Label.objects.values_list("code", "text")) == {"a": "QUIET", "b": ""}
+    update = import_file(
+        Label,
+        make_csv([["code", "text"], ["a", "louder"]], name="u.csv"),
+        sink="bulk_create",
+        on_conflict="update",
+        keys=["code"],
+    )
+    assert update.updated == 1
+    assert Label.objects.get(code="a").text == "LOUDER"
+    label = Plan(build_mapping(["code", "text"], Label), using="default")
+    assert not direct_insert_allowed(label)
+    assert direct_insert_allowed(Plan(build_mapping(["name", "starts"], Event), using="default"))

@@ -115,3 +115,24 @@ class Item(models.Model):
 
     def __str__(self):
         return self.sku
+
+
+class ShoutingField(models.CharField):
+    """Saves its text in capitals: a field whose ``pre_save`` changes the value."""
+
+    def pre_save(self, model_instance, add):
+        value = super().pre_save(model_instance, add)
+        if value:
+            value = value.upper()
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class Label(models.Model):
+    """A model that Django's own ``bulk_create`` must write (tests/test_sinks.py)."""
+
+    code = models.CharField(max_length=20, unique=True)
+    text = ShoutingField(max_length=50, blank=True)
+
+    def __str__(self):
+        return self.code

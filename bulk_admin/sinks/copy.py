@@ -1,27 +1,4 @@
-"""Stage 4, write: put the converted rows into the table.
-
-``CopySink`` (PostgreSQL) streams rows with ``COPY … FROM STDIN``: straight into the table
-when no key is checked, otherwise into a temporary staging table that is then checked for
-taken keys in SQL and moved with ``INSERT … SELECT … ORDER BY key`` (``ON CONFLICT DO NOTHING``
-or ``DO UPDATE`` as the policy asks). ``BulkCreateSink`` (any database) writes batches with
-``bulk_create``. Both run inside the importer's transaction and never drop indexes or
-constraints.
-
-The sink contract, called by the importer in this order:
-
-``begin()``
-    once, inside the transaction;
-``add(chunk, write)``
-    for every chunk of valid rows; ``write`` is False when nothing may be written
-    (dry run, or invalid rows under all-or-nothing). It may add errors to ``chunk``;
-``finish(write)``
-    once; returns the errors found only once every row is known (the staging checks);
-``commit()``
-    once, only when the import writes; moves staged rows into the table.
-
-Counters ``created``, ``updated`` and ``skipped`` are exact after ``finish``, whether the
-rows were written or not (a dry run counts what the commit would do).
-"""
+"""PostgreSQL ``COPY`` sink: streamed into the table, or staged and checked in SQL."""
 
 from __future__ import annotations
 
@@ -33,158 +10,15 @@ import threading
 import uuid
 from typing import Any
 
-from django.core.management.color import no_style
-from django.db import connections, models
+from django.db import models
 
-from bulk_admin.conversion import INTEGER_TYPES, Chunk, ConvertedRow, Plan
-from bulk_admin.keys import Key, KeyChecker, key_error, scope_error
+from bulk_admin.conversion import INTEGER_TYPES, Chunk, ConvertedRow
+from bulk_admin.keys import Key, key_error, scope_error
 from bulk_admin.results import RowError
+from bulk_admin.sinks.base import _AUTO_FIELDS, Sink, _quote, _quote_column
 
 ROW_COLUMN = "bulk_admin_row"
 _PERMISSION_BATCH = 1000
-_AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
-
-
-class Sink:
-    """Base class of the writers; see the module docstring for the call order."""
-
-    method = ""
-
-    def __init__(
-        self,
-        plan: Plan,
-        *,
-        keys: list[Key],
-        policy: str,
-        using: str,
-        batch_size: int,
-        skip_invalid: bool = False,
-        stream: bool = False,
-        scope: Any = None,
-        row_permission: Any = None,
-    ):
-        self.plan = plan
-        self.row_permission = row_permission
-        # The queryset of rows a skip or update may match (None: the whole table).
-        self.scope = scope
-        self.stream = stream
-        self.model = plan.model
-        self.keys = keys
-        self.policy = policy
-        self.using = using
-        self.connection = connections[using]
-        self.batch_size = batch_size
-        self.skip_invalid = skip_invalid
-        self.created = 0
-        self.updated = 0
-        self.skipped = 0
-
-    def begin(self) -> None:
-        """Prepare for writing; called once inside the transaction."""
-
-    def add(self, chunk: Chunk, write: bool) -> None:
-        """Take the valid rows of ``chunk``; write them now or stage them."""
-        raise NotImplementedError
-
-    def finish(self, write: bool) -> list[RowError]:
-        """Return the errors found once all rows are known, and settle the counters."""
-        return []
-
-    def commit(self) -> None:
-        """Write what is staged; called only when the import writes."""
-
-    def abort(self) -> None:
-        """Stop writing after an error, before the transaction rolls back."""
-
-    def reset_sequences(self) -> None:
-        """Advance the primary key sequence after explicit keys were written."""
-        if not self.plan.writes_primary_key:
-            return
-        statements = self.connection.ops.sequence_reset_sql(no_style(), [self.model])
-        if statements:
-            with self.connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-
-
-# --- bulk_create -------------------------------------------------------------------------
-
-
-class BulkCreateSink(Sink):
-    """Batched ``bulk_create`` with ``ignore_conflicts`` or ``update_conflicts``."""
-
-    method = "bulk_create"
-
-    def begin(self) -> None:
-        self.checker = KeyChecker(
-            self.plan,
-            self.keys,
-            self.policy,
-            self.using,
-            scope=self.scope,
-            row_permission=self.row_permission,
-        )
-        self.attnames = self.plan.attnames
-        self.update_fields = self._update_fields()
-
-    def _update_fields(self) -> list[str]:
-        key_names = set(self.checker.keys[0].names) if self.checker.keys else set()
-        names = [
-            field.name
-            for field in self.plan.mapped_fields
-            if field.name not in key_names and not field.primary_key
-        ]
-        names += [field.name for field in self.plan.auto_now_fields if field.name not in names]
-        return names
-
-    def add(self, chunk: Chunk, write: bool) -> None:
-        creates, updates = self.checker.check(chunk)
-        self.created += len(creates)
-        self.updated += len(updates)
-        self.skipped = self.checker.skipped
-        # The key check may have found invalid rows: all-or-nothing then writes nothing.
-        if not write or (chunk.invalid and not self.skip_invalid):
-            return
-        manager = self.model._base_manager.db_manager(self.using)
-        if creates:
-            manager.bulk_create(
-                self._instances(creates),
-                batch_size=self.batch_size,
-                # Keys were checked, but a concurrent import may have taken one since.
-                # Only PostgreSQL's ON CONFLICT DO NOTHING ignores key conflicts alone:
-                # SQLite's INSERT OR IGNORE also drops rows failing a CHECK or NOT NULL
-                # constraint, and MySQL's INSERT IGNORE stores adjusted values instead.
-                ignore_conflicts=self.policy == "skip" and self.connection.vendor == "postgresql",
-            )
-        if updates:
-            self._write_updates(manager, updates)
-
-    def _write_updates(self, manager: Any, rows: list[ConvertedRow]) -> None:
-        key = self.checker.keys[0]
-        # One statement must not touch a row twice (PostgreSQL refuses): last wins.
-        latest: dict[tuple[Any, ...], ConvertedRow] = {}
-        for row in rows:
-            latest[key.value(row[1])] = row  # type: ignore[index]
-        instances = self._instances(list(latest.values()))
-        if not self.update_fields:
-            manager.bulk_create(instances, batch_size=self.batch_size, ignore_conflicts=True)
-            return
-        features = self.connection.features
-        kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": self.update_fields}
-        if features.supports_update_conflicts_with_target:
-            kwargs["unique_fields"] = list(key.names)
-        manager.bulk_create(instances, batch_size=self.batch_size, **kwargs)
-
-    def _instances(self, rows: list[ConvertedRow]) -> list[models.Model]:
-        model = self.model
-        attnames = self.attnames
-        return [model(**dict(zip(attnames, values, strict=True))) for _row, values in rows]
-
-    def commit(self) -> None:
-        self.reset_sequences()
-
-
-# --- COPY --------------------------------------------------------------------------------
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -228,16 +62,6 @@ def _copy_formatter(field: models.Field, text: Any = _text) -> Any:  # type: ign
         assert isinstance(field, models.ForeignObject)
         return _copy_formatter(field.target_field, text)
     return text
-
-
-def _quote(connection: Any, name: str) -> str:
-    return connection.ops.quote_name(name)  # type: ignore[no-any-return]
-
-
-def _quote_column(connection: Any, field: models.Field) -> str:  # type: ignore[type-arg]
-    # Sinks write concrete fields, which all have a column.
-    assert field.column is not None
-    return _quote(connection, field.column)
 
 
 class CopySink(Sink):
@@ -704,27 +528,3 @@ class _Feed:
 
 
 _ABORT = RuntimeError("bulk_admin import aborted")
-
-
-SINKS: dict[str, type[Sink]] = {"copy": CopySink, "bulk_create": BulkCreateSink}
-
-
-def choose_sink(name: str, using: str) -> type[Sink]:
-    """Return the sink class for ``name`` (``auto``, ``copy`` or ``bulk_create``)."""
-    from django.utils.translation import gettext as _
-
-    from bulk_admin.exceptions import OptionError
-
-    vendor = connections[using].vendor
-    if name in ("auto", "", None):
-        name = "copy" if vendor == "postgresql" else "bulk_create"
-    if name not in SINKS:
-        raise OptionError(
-            _("Unknown write method “%(name)s”; use auto, copy or bulk_create.") % {"name": name}
-        )
-    if name == "copy" and vendor != "postgresql":
-        raise OptionError(
-            _("COPY needs PostgreSQL; the database “%(alias)s” is %(vendor)s.")
-            % {"alias": using, "vendor": vendor}
-        )
-    return SINKS[name]

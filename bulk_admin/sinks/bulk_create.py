@@ -1,0 +1,225 @@
+"""``bulk_create`` sink: batched inserts on any database (SQLite, MariaDB/MySQL, PostgreSQL).
+
+Keys are checked in Python (``KeyChecker``), then the rows are written in batches. When every
+field of the plan is one whose saving Django does not customise (no ``pre_save`` of its own
+beyond ``auto_now``, no SQL placeholder), the converted rows go straight into a multi-row
+``INSERT … VALUES (…), (…)`` built from the backend's own ``insert_statement`` and
+``on_conflict_suffix_sql``, each value adapted by its field's ``get_db_prep_save``: what
+``QuerySet.bulk_create`` sends, without a model instance per row or the ORM's SQL compiler
+(issue 9). Other models (multi-table inheritance, custom ``pre_save``, placeholders) go
+through ``bulk_create`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import models
+from django.db.models.constants import OnConflict
+
+from bulk_admin.conversion import Chunk, ConvertedRow, Plan
+from bulk_admin.keys import KeyChecker
+from bulk_admin.sinks.base import Sink, _quote, _quote_column
+
+# ``pre_save`` methods that only read the attribute or fill ``auto_now``/``auto_now_add``,
+# which the plan has already filled (with the import's one timestamp, as COPY does).
+_PLAIN_PRE_SAVE = {
+    models.Field.pre_save,
+    models.DateField.pre_save,
+    models.DateTimeField.pre_save,
+    models.TimeField.pre_save,
+}
+# Fields whose ``get_db_prep_save`` returns a value of this type unchanged on every backend
+# Django ships; any other value (a ``converters=`` hook may return one) is adapted.
+_SAME_TYPE: dict[type, type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.SlugField: str,
+    models.URLField: str,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
+
+
+def direct_insert_allowed(plan: Plan) -> bool:
+    """Whether the plan's rows may be inserted without model instances."""
+    meta = plan.model._meta
+    if meta.parents:
+        return False  # multi-table inheritance: bulk_create refuses it, with its message
+    return all(
+        type(field).pre_save in _PLAIN_PRE_SAVE and not hasattr(field, "get_placeholder")
+        for field in plan.fields
+    )
+
+
+def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # type: ignore[type-arg]
+    prepare = field.get_db_prep_save
+    same = _SAME_TYPE.get(type(field))
+    if same is None:
+        return lambda value: prepare(value, connection)
+    return lambda value: value if type(value) is same else prepare(value, connection)
+
+
+class DirectInsert:
+    """Multi-row ``INSERT`` statements of a plan's fields, from converted rows."""
+
+    def __init__(self, plan: Plan, connection: Any, batch_size: int):
+        self.connection = connection
+        self.fields = list(plan.fields)
+        self.prepare = [_preparer(field, connection) for field in self.fields]
+        self.table = _quote(connection, plan.model._meta.db_table)
+        self.columns = ", ".join(_quote_column(connection, field) for field in self.fields)
+        self.row_sql = "(%s)" % ", ".join(["%s"] * len(self.fields))
+        # As bulk_create: the caller's batch size, within what the backend accepts.
+        most = max(connection.ops.bulk_batch_size(self.fields, [None] * batch_size), 1)
+        self.batch_size = min(batch_size, most)
+        self._sql: dict[tuple[int, Any, tuple[str, ...], tuple[str, ...]], str] = {}
+
+    def _statement(
+        self,
+        count: int,
+        on_conflict: Any,
+        update_columns: tuple[str, ...],
+        unique_columns: tuple[str, ...],
+    ) -> str:
+        cache_key = (count, on_conflict, update_columns, unique_columns)
+        sql = self._sql.get(cache_key)
+        if sql is None:
+            ops = self.connection.ops
+            suffix = ops.on_conflict_suffix_sql(
+                self.fields, on_conflict, list(update_columns), list(unique_columns)
+            )
+            sql = "%s %s (%s) VALUES %s%s" % (
+                ops.insert_statement(on_conflict=on_conflict),
+                self.table,
+                self.columns,
+                ", ".join([self.row_sql] * count),
+                " " + suffix if suffix else "",
+            )
+            self._sql[cache_key] = sql
+        return sql
+
+    def write(
+        self,
+        rows: Sequence[ConvertedRow],
+        *,
+        on_conflict: Any = None,
+        update_fields: Sequence[models.Field] = (),  # type: ignore[type-arg]
+        unique_fields: Sequence[models.Field] = (),  # type: ignore[type-arg]
+    ) -> None:
+        update_columns = tuple(str(field.column) for field in update_fields)
+        unique_columns = tuple(str(field.column) for field in unique_fields)
+        prepare = self.prepare
+        with self.connection.cursor() as cursor:
+            for start in range(0, len(rows), self.batch_size):
+                batch = rows[start : start + self.batch_size]
+                params: list[Any] = []
+                for _row, values in batch:
+                    params.extend(
+                        None if value is None else convert(value)
+                        for convert, value in zip(prepare, values, strict=True)
+                    )
+                cursor.execute(
+                    self._statement(len(batch), on_conflict, update_columns, unique_columns),
+                    params,
+                )
+
+
+class BulkCreateSink(Sink):
+    """Batched inserts with ``ignore_conflicts`` or ``update_conflicts`` semantics."""
+
+    method = "bulk_create"
+
+    def begin(self) -> None:
+        self.checker = KeyChecker(
+            self.plan,
+            self.keys,
+            self.policy,
+            self.using,
+            scope=self.scope,
+            row_permission=self.row_permission,
+        )
+        self.attnames = self.plan.attnames
+        self.update_fields = self._update_fields()
+        self.direct: DirectInsert | None = None
+        if direct_insert_allowed(self.plan):
+            self.direct = DirectInsert(self.plan, self.connection, self.batch_size)
+
+    def _update_fields(self) -> list[str]:
+        key_names = set(self.checker.keys[0].names) if self.checker.keys else set()
+        names = [
+            field.name
+            for field in self.plan.mapped_fields
+            if field.name not in key_names and not field.primary_key
+        ]
+        names += [field.name for field in self.plan.auto_now_fields if field.name not in names]
+        return names
+
+    def add(self, chunk: Chunk, write: bool) -> None:
+        creates, updates = self.checker.check(chunk)
+        self.created += len(creates)
+        self.updated += len(updates)
+        self.skipped = self.checker.skipped
+        # The key check may have found invalid rows: all-or-nothing then writes nothing.
+        if not write or (chunk.invalid and not self.skip_invalid):
+            return
+        manager = self.model._base_manager.db_manager(self.using)
+        if creates:
+            # Keys were checked, but a concurrent import may have taken one since.
+            # Only PostgreSQL's ON CONFLICT DO NOTHING ignores key conflicts alone:
+            # SQLite's INSERT OR IGNORE also drops rows failing a CHECK or NOT NULL
+            # constraint, and MySQL's INSERT IGNORE stores adjusted values instead.
+            ignore = self.policy == "skip" and self.connection.vendor == "postgresql"
+            if self.direct is not None:
+                self.direct.write(creates, on_conflict=OnConflict.IGNORE if ignore else None)
+            else:
+                manager.bulk_create(
+                    self._instances(creates), batch_size=self.batch_size, ignore_conflicts=ignore
+                )
+        if updates:
+            self._write_updates(manager, updates)
+
+    def _write_updates(self, manager: Any, rows: list[ConvertedRow]) -> None:
+        key = self.checker.keys[0]
+        # One statement must not touch a row twice (PostgreSQL refuses): last wins.
+        latest: dict[tuple[Any, ...], ConvertedRow] = {}
+        for row in rows:
+            latest[key.value(row[1])] = row  # type: ignore[index]
+        unique = list(latest.values())
+        with_target = self.connection.features.supports_update_conflicts_with_target
+        if self.direct is not None:
+            if not self.update_fields:
+                self.direct.write(unique, on_conflict=OnConflict.IGNORE)
+                return
+            by_name = {field.name: field for field in self.plan.fields}
+            self.direct.write(
+                unique,
+                on_conflict=OnConflict.UPDATE,
+                update_fields=[by_name[name] for name in self.update_fields],
+                unique_fields=list(key.fields) if with_target else [],
+            )
+            return
+        instances = self._instances(unique)
+        if not self.update_fields:
+            manager.bulk_create(instances, batch_size=self.batch_size, ignore_conflicts=True)
+            return
+        kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": self.update_fields}
+        if with_target:
+            kwargs["unique_fields"] = list(key.names)
+        manager.bulk_create(instances, batch_size=self.batch_size, **kwargs)
+
+    def _instances(self, rows: list[ConvertedRow]) -> list[models.Model]:
+        model = self.model
+        attnames = self.attnames
+        return [model(**dict(zip(attnames, values, strict=True))) for _row, values in rows]
+
+    def commit(self) -> None:
+        self.reset_sequences()
