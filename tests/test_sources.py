@@ -1,4 +1,4 @@
-"""Stage 1, read: bulk_admin/sources.py — CSV and XLSX files, awkward ones above all."""
+"""Stage 1, read: bulk_admin/sources/ — CSV and XLSX files, awkward ones above all."""
 
 import codecs
 import datetime

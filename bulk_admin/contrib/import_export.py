@@ -36,7 +36,7 @@ from bulk_admin.exceptions import BulkAdminError, MappingError, SourceError
 from bulk_admin.importer import Importer, ImportOptions, ProgressCallback
 from bulk_admin.keys import _unique_sets
 from bulk_admin.results import FileInfo, ImportResult
-from bulk_admin.sources import Row, Source, _check_width, _clean_header, _is_blank, _Limits
+from bulk_admin.sources.base import Row, Source, _check_width, _clean_header, _is_blank, _Limits
 
 __all__ = [
     "CODE_OPTIONS",

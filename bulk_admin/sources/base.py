@@ -1,0 +1,145 @@
+"""What every reader shares: the ``Source`` base class, row types, header and limit checks.
+
+A source gives the header (row 1) and then ``(row_number, cells)`` pairs, where
+``row_number`` is the number the user sees in the spreadsheet. Fully blank rows are not
+yielded but keep their number. Every problem with the file itself ends in a
+:class:`~bulk_admin.exceptions.SourceError` whose message a spreadsheet user can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any, Literal
+
+from django.utils.translation import gettext as _
+
+from bulk_admin.conf import conf
+from bulk_admin.exceptions import SourceError
+from bulk_admin.results import FileInfo
+
+Row = tuple[int, list[Any]]
+FileLike = IO[bytes]
+FormatName = Literal["auto", "csv", "xlsx"]
+
+
+class Source:
+    """Base class of the file readers.
+
+    Subclasses set ``info`` (a :class:`FileInfo`) once the header is read and
+    implement :meth:`rows`. A source may be iterated once.
+    """
+
+    info: FileInfo
+
+    @property
+    def headers(self) -> list[str]:
+        return self.info.headers
+
+    # Subclasses that read records themselves set these and implement _records().
+    _record = 0
+    _all_text = False
+
+    def _records(self) -> Iterator[list[Any]]:
+        """Yield every record after the header, counting them in ``self._record``."""
+        raise NotImplementedError
+
+    def rows(self) -> Iterator[Row]:
+        """Yield ``(row_number, cells)`` for each data row, skipping fully blank rows."""
+        read = 0
+        limits = _Limits(all_text=self._all_text)
+        for cells in self._records():
+            if not cells or _is_blank(cells):
+                continue
+            read += 1
+            limits.check(self._record, cells, read)
+            yield self._record, cells
+
+    def close(self) -> None:
+        """Release the file; called by the importer whatever happens."""
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_blank(cells: list[Any]) -> bool:
+    for cell in cells:
+        if cell is None:
+            continue
+        if isinstance(cell, str):
+            if cell.strip():
+                return False
+        else:
+            return False
+    return True
+
+
+def _clean_header(cells: list[Any]) -> list[str]:
+    headers = []
+    for cell in cells:
+        if cell is None:
+            headers.append("")
+        elif isinstance(cell, float) and cell.is_integer():
+            headers.append(str(int(cell)))
+        else:
+            headers.append(str(cell).strip())
+    while headers and not headers[-1]:
+        headers.pop()
+    return headers
+
+
+class _Limits:
+    """The row, column and cell limits, read from the settings once per file."""
+
+    def __init__(self, *, all_text: bool):
+        self.max_rows = conf.MAX_ROWS
+        self.max_columns = conf.MAX_COLUMNS
+        self.max_cell = conf.MAX_CELL_SIZE
+        self.all_text = all_text
+
+    def check(self, row_number: int, cells: list[Any], rows_read: int) -> None:
+        if self.max_rows and rows_read > self.max_rows:
+            raise SourceError(
+                _("The file has more than %(max)d data rows, the most this site accepts.")
+                % {"max": self.max_rows}
+            )
+        if len(cells) > self.max_columns:
+            # Empty (maybe styled) cells at the end of a row do not count.
+            width = len(cells)
+            while width and _is_blank(cells[width - 1 : width]):
+                width -= 1
+            if width > self.max_columns:
+                raise SourceError(
+                    _("Row %(row)d has %(count)d columns; the most this site accepts is %(max)d.")
+                    % {"row": row_number, "count": width, "max": self.max_columns}
+                )
+        # One C-level pass per row: this runs for every row of a file of millions.
+        if self.all_text:
+            longest = max(map(len, cells), default=0)
+        else:
+            longest = max((len(cell) for cell in cells if cell.__class__ is str), default=0)
+        if longest > self.max_cell:
+            for index, cell in enumerate(cells):
+                if isinstance(cell, str) and len(cell) > self.max_cell:
+                    raise SourceError(
+                        _(
+                            "Row %(row)d, column %(column)d holds %(size)d characters; "
+                            "the most this site accepts in one cell is %(max)d."
+                        )
+                        % {
+                            "row": row_number,
+                            "column": index + 1,
+                            "size": len(cell),
+                            "max": self.max_cell,
+                        }
+                    )
+
+
+def _check_width(header: list[str]) -> None:
+    if len(header) > conf.MAX_COLUMNS:
+        raise SourceError(
+            _("The file has %(count)d columns; the most this site accepts is %(max)d.")
+            % {"count": len(header), "max": conf.MAX_COLUMNS}
+        )
