@@ -37,7 +37,6 @@ from bulk_admin.conversion import (
     ConvertedRow,
     _messages,
     display_value,
-    lookup_related,
     missing_related,
 )
 from bulk_admin.results import BadCell, RowError
@@ -625,7 +624,7 @@ class ColumnarPlan:
                         for index, value in enumerate(_python(column, kind))
                         if value is not None and index not in invalid
                     }
-                found = lookup_related(target, wanted, plan.using) if wanted else {}
+                found = plan.related_keys(position, target, wanted) if wanted else {}
             keys = None
             if vector:
                 keys = self._vector_keys(position, column, found)

@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_date, parse_datetime, parse_duration, p
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
+from bulk_admin.conf import conf
 from bulk_admin.mapping import ColumnMapping, FileMapping, Target
 from bulk_admin.reading import ReadingOptions
 from bulk_admin.results import BadCell, RowError
@@ -739,6 +740,8 @@ class Plan:
         self.columns: list[_Column] = []
         self.relations: list[_Relation] = []
         self.prefetched: dict[int, dict[Any, Any]] = {}
+        # {position: {lookup value: key}} found by earlier chunks (see related_keys).
+        self._related_found: dict[int, dict[Any, Any]] = {}
         self.fields: list[models.Field] = []  # type: ignore[type-arg]
         self.mapped_fields: list[models.Field] = []  # type: ignore[type-arg]
         self.auto_now_fields: list[models.Field] = []  # type: ignore[type-arg]
@@ -893,6 +896,26 @@ class Plan:
         self.prefetched = loaded
         return True
 
+    def related_keys(self, position: int, target: Target, wanted: Iterable[Any]) -> dict[Any, Any]:
+        """Return ``{lookup value: key}`` covering the ``wanted`` values that exist.
+
+        Prefetched keys, or the keys found by earlier chunks of this import plus one lookup of
+        the values not seen yet: the names of a related table repeat from chunk to chunk
+        (issue 9). Values not found are looked up again by the next chunk that holds them;
+        at most ``BULK_ADMIN_PREFETCH_LIMIT`` keys per relation are remembered.
+        """
+        if position in self.prefetched:
+            return self.prefetched[position]
+        known = self._related_found.setdefault(position, {})
+        new = [value for value in wanted if value not in known]
+        if not new:
+            return known
+        found = lookup_related(target, new, self.using)
+        if len(known) + len(found) > conf.PREFETCH_LIMIT:
+            return {**known, **found}
+        known.update(found)
+        return known
+
     def _resolve_relations(self, chunk: Chunk) -> None:
         """Replace looked-up values by related keys; one query per relation per chunk."""
         connection = connections[self.using]
@@ -910,7 +933,7 @@ class Plan:
                 }
                 if not wanted:
                     continue
-                found = lookup_related(target, wanted, self.using)
+                found = self.related_keys(position, target, wanted)
             folded = {}
             if fold:
                 folded = {

@@ -379,20 +379,56 @@ def author_queries(queries):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_foreign_key_by_natural_key_takes_one_query_per_chunk(
-    make_csv, library, dry_run, settings
-):
+def test_foreign_key_names_are_looked_up_once_per_import(make_csv, library, dry_run, settings):
     settings.BULK_ADMIN_STREAM_COPY = False  # the streamed COPY loads related keys at once
-    path = book_file(make_csv, 10)
+    Author.objects.create(name="Dee")
+    rows = [["isbn", "title", "author__name"]]
+    names = [
+        "Ann",
+        "Bob",
+        "Ann",
+        "Bob",
+        "Bob",
+        "Cy",
+        "Ann",
+        "Nobody",
+        "Cy",
+        "Ann",
+        "Nobody",
+        "Dee",
+    ]
+    rows += [["new-%d" % n, "New %d" % n, name] for n, name in enumerate(names)]
     with CaptureQueriesContext(connection) as queries:
-        result = import_file(Book, path, chunk_size=4, dry_run=dry_run)
-    assert result.created == 10
-    assert len(author_queries(queries)) == 3  # chunks of 4, 4 and 2 rows
+        result = import_file(
+            Book, make_csv(rows), chunk_size=4, skip_invalid=True, dry_run=dry_run
+        )
+    assert (result.created, result.invalid) == (10, 2), result.errors
+    assert [error.row for error in result.errors] == [9, 12]
+    # Chunk 1 asks for Ann and Bob; chunk 2 only for the names it adds (Cy, Nobody); chunk 3
+    # for Nobody again (a name not found is not remembered) and Dee.
+    lookups = author_queries(queries)
+    assert len(lookups) == 3, lookups
+    assert "Ann" not in lookups[1] and "Bob" not in lookups[1] and "Cy" in lookups[1]
+    assert "Cy" not in lookups[2] and "Nobody" in lookups[2] and "Dee" in lookups[2]
     if not dry_run:
         authors = dict(
             Book.objects.filter(isbn__startswith="new-").values_list("isbn", "author__name")
         )
-        assert authors == {"new-%d" % n: ("Ann", "Bob", "Cy")[n % 3] for n in range(10)}
+        expected = {"new-%d" % n: name for n, name in enumerate(names) if name != "Nobody"}
+        assert authors == expected
+
+
+@pytest.mark.django_db
+def test_remembered_foreign_keys_are_bounded(make_csv, library, settings):
+    settings.BULK_ADMIN_STREAM_COPY = False
+    settings.BULK_ADMIN_PREFETCH_LIMIT = 2  # also the most keys a relation remembers
+    rows = [["isbn", "title", "author__name"]]
+    rows += [["new-%d" % n, "New %d" % n, ("Ann", "Bob", "Cy")[n % 3]] for n in range(9)]
+    with CaptureQueriesContext(connection) as queries:
+        result = import_file(Book, make_csv(rows), chunk_size=3)
+    assert (result.created, result.invalid) == (9, 0), result.errors
+    assert len(author_queries(queries)) == 3  # three names never fit: each chunk asks again
+    assert Book.objects.filter(isbn__startswith="new-", author__name="Cy").count() == 3
 
 
 @pytest.mark.django_db

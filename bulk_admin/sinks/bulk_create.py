@@ -12,6 +12,7 @@ through ``bulk_create`` itself.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,12 +61,65 @@ def direct_insert_allowed(plan: Plan) -> bool:
     )
 
 
+# Django's own fields whose ``get_db_prep_save`` depends on nothing but the value (and the
+# connection): a value met again is adapted once. Foreign keys count when their target does.
+_PURE_PREP = {
+    models.DateField,
+    models.DateTimeField,
+    models.TimeField,
+    models.DecimalField,
+    models.DurationField,
+    models.UUIDField,
+    models.AutoField,
+    models.BigAutoField,
+    models.SmallAutoField,
+    *_SAME_TYPE,
+}
+# Values remembered by equality: equal values of these exact types are written alike
+# (not so Decimal("1.0") and Decimal("1.00"), or one instant in two time zones).
+_EQUAL_IS_SAME = (int, str, datetime.date)
+_REMEMBERED = 10_000
+
+
+def _is_pure(field: models.Field) -> bool:  # type: ignore[type-arg]
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        assert isinstance(field, models.ForeignKey)
+        return _is_pure(field.target_field)
+    return type(field) in _PURE_PREP
+
+
 def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # type: ignore[type-arg]
+    """Return the function adapting a non-NULL value of ``field`` as ``bulk_create`` does."""
     prepare = field.get_db_prep_save
     same = _SAME_TYPE.get(type(field))
-    if same is None:
+    if same is not None:
+        return lambda value: value if type(value) is same else prepare(value, connection)
+    if not _is_pure(field):
         return lambda value: prepare(value, connection)
-    return lambda value: value if type(value) is same else prepare(value, connection)
+    # A foreign key's few distinct keys, a date column, a constant default or timestamp.
+    remembered: dict[tuple[type, Any], Any] = {}
+    last: list[Any] = [_NOTHING, None]
+
+    def prepared(value: Any) -> Any:
+        kind = type(value)
+        if kind in _EQUAL_IS_SAME:
+            try:
+                return remembered[kind, value]
+            except KeyError:
+                result = remembered[kind, value] = prepare(value, connection)
+                if len(remembered) > _REMEMBERED:
+                    remembered.clear()
+                return result
+        if value is last[0]:
+            return last[1]
+        result = prepare(value, connection)
+        last[0], last[1] = value, result
+        return result
+
+    return prepared
+
+
+_NOTHING = object()
 
 
 class DirectInsert:
