@@ -46,14 +46,14 @@ def _fast_validators() -> None:
     raise its own message when a check fails (or for validators without an inline form)."""
     from django.core import validators as dj
 
-    from bulk_admin import conversion
+    from bulk_admin.conversion import converters, plan as conversion
 
     original = conversion.build_converter
 
     def build_converter(field, base=None):
         if base is not None or field.choices:
             return original(field, base)
-        factory = conversion._BY_TYPE.get(field.get_internal_type(), conversion._generic_converter)
+        factory = converters._BY_TYPE.get(field.get_internal_type(), converters._generic_converter)
         base = factory(field)
         checks = []
         for validator in field.validators:

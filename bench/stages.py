@@ -82,7 +82,8 @@ def main() -> None:
                         sink._lines(chunk.rows)
         return count
 
-    from bulk_admin import conversion
+    # Plan looks these names up in its own module.
+    from bulk_admin.conversion import plan as conversion
 
     original_lookup = conversion.lookup_related
     original_build = conversion.build_converter

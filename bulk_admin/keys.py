@@ -53,7 +53,11 @@ class Key:
 
     def value(self, values: Sequence[Any]) -> tuple[Any, ...] | None:
         """Return the key of a row, or None when part of it is NULL (NULLs never clash)."""
-        key = tuple(values[position] for position in self.positions)
+        positions = self.positions
+        if len(positions) == 1:  # the usual key, and called for every row
+            value = values[positions[0]]
+            return None if value is None else (value,)
+        key = tuple(values[position] for position in positions)
         return None if None in key else key
 
     def describe(self, key: Sequence[Any]) -> str:

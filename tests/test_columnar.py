@@ -1,4 +1,4 @@
-"""bulk_admin/columnar.py: the column-wise conversion gives the per-cell path's values and errors.
+"""bulk_admin/conversion/columnar.py: column-wise, with the per-cell path's values and errors.
 
 Hypothesis feeds the same generated cells through ``Plan.convert_cells`` (the per-cell
 reference) and ``ColumnarPlan.convert`` for every field kind of the test models, and
@@ -11,15 +11,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from bulk_admin.columnar import (
-    _JSON,
-    ColumnarChunk,
-    _CellColumn,
-    _VectorColumn,
-    copy_arrays,
-    copy_csv,
-)
 from bulk_admin.conversion import Plan
+from bulk_admin.conversion.columnar import ColumnarChunk, copy_arrays, copy_csv
+from bulk_admin.conversion.columns import _JSON, _CellColumn, _VectorColumn
 from bulk_admin.mapping import build_mapping
 from bulk_admin.reading import ReadingOptions
 from bulk_admin.sinks.copy import _copy_formatter

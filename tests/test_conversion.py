@@ -1,4 +1,4 @@
-"""Stage 3, convert: bulk_admin/conversion.py — every kind of field, empty cells, foreign keys."""
+"""Stage 3, convert: bulk_admin/conversion/ — every kind of field, empty cells, foreign keys."""
 
 import datetime
 import decimal

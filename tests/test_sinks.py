@@ -739,6 +739,37 @@ def test_direct_insert_skips_and_updates_as_bulk_create_does(
 
 
 @pytest.mark.django_db
+def test_direct_insert_adapts_values_of_another_type_as_bulk_create(make_csv, monkeypatch):
+    """A converter hook may return 12.0 for an integer, 1 for a boolean, a lazy text."""
+    from django.utils.functional import lazystr
+
+    path = make_csv(
+        [["isbn", "title", "pages", "in_stock"], ["1", "A", "12", "yes"], ["2", "B", "", "no"]]
+    )
+    hooks = {
+        "pages": lambda value: float(value) if value else None,
+        "in_stock": lambda value: 1 if value == "yes" else 0,
+        "title": lazystr,
+    }
+
+    def write():
+        Book.objects.all().delete()
+        result = import_file(Book, path, sink="bulk_create", converters=hooks)
+        assert (result.created, result.invalid) == (2, 0), result.errors
+        return table(Book, ["isbn", "title", "pages", "in_stock"])
+
+    tables = both_writes(monkeypatch, write)
+    assert (
+        tables["direct"]
+        == tables["instances"]
+        == [
+            ("1", "A", 12, True),
+            ("2", "B", None, False),
+        ]
+    )
+
+
+@pytest.mark.django_db
 def test_a_field_with_its_own_pre_save_goes_through_bulk_create(make_csv):
     from bulk_admin.conversion import Plan
     from bulk_admin.mapping import build_mapping

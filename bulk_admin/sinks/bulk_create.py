@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from django.db import models
@@ -91,9 +93,6 @@ def _is_pure(field: models.Field) -> bool:  # type: ignore[type-arg]
 def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # type: ignore[type-arg]
     """Return the function adapting a non-NULL value of ``field`` as ``bulk_create`` does."""
     prepare = field.get_db_prep_save
-    same = _SAME_TYPE.get(type(field))
-    if same is not None:
-        return lambda value: value if type(value) is same else prepare(value, connection)
     if not _is_pure(field):
         return lambda value: prepare(value, connection)
     # A foreign key's few distinct keys, a date column, a constant default or timestamp.
@@ -128,7 +127,11 @@ class DirectInsert:
     def __init__(self, plan: Plan, connection: Any, batch_size: int):
         self.connection = connection
         self.fields = list(plan.fields)
-        self.prepare = [_preparer(field, connection) for field in self.fields]
+        # (position, adapter, the type written as it is or None) of the columns to adapt.
+        self.prepare = [
+            (position, _preparer(field, connection), _SAME_TYPE.get(type(field)))
+            for position, field in enumerate(self.fields)
+        ]
         self.table = _quote(connection, plan.model._meta.db_table)
         self.columns = ", ".join(_quote_column(connection, field) for field in self.fields)
         self.row_sql = "(%s)" % ", ".join(["%s"] * len(self.fields))
@@ -171,20 +174,34 @@ class DirectInsert:
     ) -> None:
         update_columns = tuple(str(field.column) for field in update_fields)
         unique_columns = tuple(str(field.column) for field in unique_fields)
-        prepare = self.prepare
         with self.connection.cursor() as cursor:
             for start in range(0, len(rows), self.batch_size):
-                batch = rows[start : start + self.batch_size]
-                params: list[Any] = []
-                for _row, values in batch:
-                    params.extend(
-                        None if value is None else convert(value)
-                        for convert, value in zip(prepare, values, strict=True)
-                    )
+                batch = [values for _row, values in rows[start : start + self.batch_size]]
                 cursor.execute(
                     self._statement(len(batch), on_conflict, update_columns, unique_columns),
-                    params,
+                    self._params(batch),
                 )
+
+    def _params(self, batch: list[list[Any]]) -> list[Any]:
+        """Return the statement's parameters for ``batch``: every row's values, adapted."""
+        adapt = []
+        for position, prepare, same in self.prepare:
+            if same is not None:
+                # A text, integer, boolean or float column holding only values of its type
+                # (or NULL) is written as it is: one pass in C over the column.
+                kinds = set(map(type, map(itemgetter(position), batch)))
+                kinds.discard(type(None))
+                if not kinds or kinds == {same}:
+                    continue
+            adapt.append((position, prepare))
+        if adapt:
+            batch = [list(values) for values in batch]  # the chunk's rows stay as they are
+            for values in batch:
+                for position, prepare in adapt:
+                    value = values[position]
+                    if value is not None:
+                        values[position] = prepare(value)
+        return list(chain.from_iterable(batch))
 
 
 class BulkCreateSink(Sink):

@@ -109,7 +109,7 @@ class CopySink(Sink):
     def _data(self, chunk: Chunk) -> str | bytes:
         if not self.csv:
             return self._lines(chunk.rows)
-        from bulk_admin.columnar import chunk_row_numbers, copy_arrays, copy_csv
+        from bulk_admin.conversion.columnar import chunk_row_numbers, copy_arrays, copy_csv
 
         numbers = chunk_row_numbers(chunk) if self.staged else None
         return copy_csv(copy_arrays(chunk, self.csv_formatters), numbers)
