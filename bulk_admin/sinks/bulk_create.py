@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Sequence
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from django.db import models
@@ -55,8 +54,10 @@ _SAME_TYPE: dict[type, type] = {
 def direct_insert_allowed(plan: Plan) -> bool:
     """Whether the plan's rows may be inserted without model instances."""
     meta = plan.model._meta
-    if meta.parents:
-        return False  # multi-table inheritance: bulk_create refuses it, with its message
+    if meta.parents or not plan.fields:
+        # Multi-table inheritance: bulk_create refuses it, with its message. No field to
+        # write: bulk_create writes the rows with the backend's "DEFAULT VALUES".
+        return False
     return all(
         type(field).pre_save in _PLAIN_PRE_SAVE and not hasattr(field, "get_placeholder")
         for field in plan.fields
@@ -184,24 +185,18 @@ class DirectInsert:
 
     def _params(self, batch: list[list[Any]]) -> list[Any]:
         """Return the statement's parameters for ``batch``: every row's values, adapted."""
-        adapt = []
+        columns: list[Any] = list(zip(*batch, strict=True))
         for position, prepare, same in self.prepare:
+            column = columns[position]
             if same is not None:
                 # A text, integer, boolean or float column holding only values of its type
                 # (or NULL) is written as it is: one pass in C over the column.
-                kinds = set(map(type, map(itemgetter(position), batch)))
+                kinds = set(map(type, column))
                 kinds.discard(type(None))
                 if not kinds or kinds == {same}:
                     continue
-            adapt.append((position, prepare))
-        if adapt:
-            batch = [list(values) for values in batch]  # the chunk's rows stay as they are
-            for values in batch:
-                for position, prepare in adapt:
-                    value = values[position]
-                    if value is not None:
-                        values[position] = prepare(value)
-        return list(chain.from_iterable(batch))
+            columns[position] = [None if value is None else prepare(value) for value in column]
+        return list(chain.from_iterable(zip(*columns, strict=True)))
 
 
 class BulkCreateSink(Sink):
