@@ -26,23 +26,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from bulk_admin.conversion import Chunk, ConvertedRow, Plan, display_value
+from bulk_admin.conversion.base import PLAIN_TYPES
 from bulk_admin.exceptions import OptionError
 from bulk_admin.results import RowError
 
 Policy = Literal["error", "skip", "update"]
 POLICIES: tuple[str, ...] = ("error", "skip", "update")
 _LOOKUP_BATCH = 900
-# Key fields whose values the database takes and returns unchanged, with their Python type.
+# Key fields whose values the database takes and returns unchanged, with their Python type:
+# text and integers (a float or boolean key is looked up through the ORM).
 _PLAIN_KEYS: dict[type, type] = {
-    models.CharField: str,
-    models.SlugField: str,
-    models.EmailField: str,
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.SmallIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveBigIntegerField: int,
-    models.PositiveSmallIntegerField: int,
+    **{field: kind for field, kind in PLAIN_TYPES.items() if kind in (str, int)},
     models.AutoField: int,
     models.BigAutoField: int,
     models.SmallAutoField: int,

@@ -65,3 +65,23 @@ def display_value(cell: Any) -> str | None:
 
 def _messages(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
+
+
+# Django's fields whose values of this Python type every backend Django ships takes and
+# returns unchanged (``get_db_prep_save`` and the lookups change nothing): the sinks and the
+# key checks pass such values to the database as they are.
+PLAIN_TYPES: dict[type, type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.SlugField: str,
+    models.URLField: str,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.BooleanField: bool,
+    models.FloatField: float,
+}

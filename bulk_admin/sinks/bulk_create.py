@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models.constants import OnConflict
 
 from bulk_admin.conversion import Chunk, ConvertedRow, Plan
+from bulk_admin.conversion.base import PLAIN_TYPES
 from bulk_admin.keys import KeyChecker
 from bulk_admin.sinks.base import Sink, _quote, _quote_column
 
@@ -32,25 +33,6 @@ _PLAIN_PRE_SAVE = {
     models.DateTimeField.pre_save,
     models.TimeField.pre_save,
 }
-# Fields whose ``get_db_prep_save`` returns a value of this type unchanged on every backend
-# Django ships; any other value (a ``converters=`` hook may return one) is adapted.
-_SAME_TYPE: dict[type, type] = {
-    models.CharField: str,
-    models.TextField: str,
-    models.EmailField: str,
-    models.SlugField: str,
-    models.URLField: str,
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.SmallIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveBigIntegerField: int,
-    models.PositiveSmallIntegerField: int,
-    models.BooleanField: bool,
-    models.FloatField: float,
-}
-
-
 def direct_insert_allowed(plan: Plan) -> bool:
     """Whether the plan's rows may be inserted without model instances."""
     meta = plan.model._meta
@@ -76,7 +58,7 @@ _PURE_PREP = {
     models.AutoField,
     models.BigAutoField,
     models.SmallAutoField,
-    *_SAME_TYPE,
+    *PLAIN_TYPES,
 }
 # Values remembered by equality: equal values of these exact types are written alike
 # (not so Decimal("1.0") and Decimal("1.00"), or one instant in two time zones).
@@ -130,7 +112,7 @@ class DirectInsert:
         self.fields = list(plan.fields)
         # (position, adapter, the type written as it is or None) of the columns to adapt.
         self.prepare = [
-            (position, _preparer(field, connection), _SAME_TYPE.get(type(field)))
+            (position, _preparer(field, connection), PLAIN_TYPES.get(type(field)))
             for position, field in enumerate(self.fields)
         ]
         self.table = _quote(connection, plan.model._meta.db_table)
