@@ -33,6 +33,8 @@ _PLAIN_PRE_SAVE = {
     models.DateTimeField.pre_save,
     models.TimeField.pre_save,
 }
+
+
 def direct_insert_allowed(plan: Plan) -> bool:
     """Whether the plan's rows may be inserted without model instances."""
     meta = plan.model._meta
