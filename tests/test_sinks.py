@@ -830,4 +830,5 @@ def test_a_field_with_its_own_pre_save_goes_through_bulk_create(make_csv):
     assert Label.objects.get(code="a").text == "LOUDER"
     label = Plan(build_mapping(["code", "text"], Label), using="default")
     assert not direct_insert_allowed(label)
-    assert direct_insert_allowed(Plan(build_mapping(["name", "starts"], Event), using="default"))
+    events = Plan(build_mapping(["name", "starts"], Event), using="default")
+    assert direct_insert_allowed(events) is (connection.vendor != "postgresql")

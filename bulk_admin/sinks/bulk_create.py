@@ -6,8 +6,8 @@ beyond ``auto_now``, no SQL placeholder), the converted rows go straight into a 
 ``INSERT … VALUES (…), (…)`` built from the backend's own ``insert_statement`` and
 ``on_conflict_suffix_sql``, each value adapted by its field's ``get_db_prep_save``: what
 ``QuerySet.bulk_create`` sends, without a model instance per row or the ORM's SQL compiler
-(issue 9). Other models (multi-table inheritance, custom ``pre_save``, placeholders) go
-through ``bulk_create`` itself.
+(issue 9). Other models (multi-table inheritance, custom ``pre_save``, placeholders), and
+PostgreSQL, where Django's own statement is faster, go through ``bulk_create`` itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.constants import OnConflict
 
 from bulk_admin.conversion import Chunk, ConvertedRow, Plan
@@ -38,6 +38,10 @@ _PLAIN_PRE_SAVE = {
 def direct_insert_allowed(plan: Plan) -> bool:
     """Whether the plan's rows may be inserted without model instances."""
     meta = plan.model._meta
+    if connections[plan.using].vendor == "postgresql":
+        # Django's own bulk_create sends PostgreSQL one array per column (UNNEST), which was
+        # faster than a VALUES list of one parameter per value (docs/performance.md).
+        return False
     if meta.parents or not plan.fields:
         # Multi-table inheritance: bulk_create refuses it, with its message. No field to
         # write: bulk_create writes the rows with the backend's "DEFAULT VALUES".
