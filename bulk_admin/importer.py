@@ -405,6 +405,8 @@ class Importer:
                     sink.add(chunk, write=self._may_write(state, chunk.invalid))
                     state.write_time += time.monotonic() - tick
                     state.add_errors(chunk.errors, chunk.invalid)
+                    if plan.columnar is not None:
+                        plan.columnar.release_memory()
                     self._report(state, "reading", started)
                 tick = time.monotonic()
                 late_errors = sink.finish(write=self._may_write(state, 0))

@@ -109,6 +109,15 @@ class ColumnarPlan:
         # {position: (prefetched dict, its lookup values, its keys)} as Arrow arrays.
         self._key_arrays: dict[int, tuple[dict[Any, Any], pa.Array, pa.Array]] = {}
 
+    def release_memory(self) -> None:
+        """Return the memory Arrow's allocator freed with the last chunk to the system.
+
+        mimalloc and jemalloc, pyarrow's default pools, keep freed pages for reuse; released
+        after each chunk, a long import's peak stays that of one chunk (154 → 146 MB for a
+        million rows, docs/performance.md), at no measurable cost.
+        """
+        pa.default_memory_pool().release_unused()
+
     def convert(self, rows: Sequence[Row]) -> Chunk:
         """Convert ``rows`` column by column and resolve their foreign keys."""
         plan = self.plan
