@@ -5,6 +5,7 @@ reference) and ``ColumnarPlan.convert`` for every field kind of the test models,
 compares the values, the errors (row, column, field, value, message) and the counts.
 """
 
+import datetime
 import json
 
 import pyarrow as pa
@@ -183,6 +184,31 @@ def test_known_kinds_are_vectorised_and_unknown_ones_are_not():
         "quantity",
         "active",
     }
+
+
+# What an XLSX reader gives besides text: typed cells, mixed with text cells.
+TYPED_CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-3, max_value=3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e6, max_value=1e6).map(round).map(float),
+    st.dates(),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(datetime.timezone.utc)),
+    st.decimals(allow_nan=False, places=2, min_value=-1000, max_value=1000),
+    CELL,
+)
+
+
+@pytest.mark.parametrize(("model", "name"), FIELDS, ids=[f"{m.__name__}.{n}" for m, n in FIELDS])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.lists(TYPED_CELL, min_size=1, max_size=30))
+@example(cells=[1.0, 2, True, 0, 2.0**53, 2.0**53 + 2, 2**63, -(2**63), 1.5, None, "7"])
+@example(cells=[datetime.date(2024, 2, 29), datetime.datetime(2024, 1, 1), None, "2024-01-02"])
+def test_typed_cells_match_per_cell(model, name, cells):
+    compare(make_plan(model, name), cells)
 
 
 def test_typed_xlsx_cells_take_the_per_cell_path():

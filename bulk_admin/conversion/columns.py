@@ -7,8 +7,10 @@ through the per-cell converter) or the per-cell converter does it all (:class:`_
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import json
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,12 +96,15 @@ class _Kind:
         cast: Callable[[pa.Array], pa.Array],
         to_python: Callable[[list[Any]], list[Any]] | None = None,
         to_storage: Callable[[Any], Any] | None = None,
+        native: Callable[[Any], Any] | None = None,
     ):
         self.pattern = pattern
         self.storage = storage
         self.cast = cast
         self.to_python = to_python
         self.to_storage = to_storage
+        # For a typed (XLSX) cell: the value the per-cell converter certainly gives, or None.
+        self.native = native
 
 
 def _as_is(array: pa.Array) -> pa.Array:
@@ -126,6 +131,29 @@ def _cast_date(array: pa.Array) -> pa.Array:
     # given (a date's cast to text is ISO 8601, and far cheaper than strftime).
     same = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), array), False)
     return pc.if_else(same, parsed, None)
+
+
+# Typed cells whose per-cell conversion is certain: an int (not a bool) or an integral float
+# within what int64 and a float's mantissa hold for an integer field, a finite float for a
+# float field, a bool for a boolean one, a date (not a datetime) for a date one.
+def _native_integer(cell: Any) -> Any:
+    if cell.__class__ is int:
+        return cell if -(2**63) <= cell < 2**63 else None
+    if cell.__class__ is float and cell.is_integer() and abs(cell) <= 2.0**53:
+        return int(cell)
+    return None
+
+
+def _native_float(cell: Any) -> Any:
+    return cell if cell.__class__ is float and math.isfinite(cell) else None
+
+
+def _native_boolean(cell: Any) -> Any:
+    return cell if cell.__class__ is bool else None
+
+
+def _native_date(cell: Any) -> Any:
+    return cell if cell.__class__ is datetime.date else None
 
 
 def _decimals(values: list[Any]) -> list[Any]:
@@ -161,7 +189,7 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
     if kind in _TEXT_KINDS:
         return _Kind(_HAS_CONTENT, pa.string(), _as_is)
     if kind in _INTEGER_KINDS:
-        return _Kind(_INTEGER, pa.int64(), _cast_integer)
+        return _Kind(_INTEGER, pa.int64(), _cast_integer, native=_native_integer)
     if kind == "DecimalField":
         assert isinstance(field, models.DecimalField)
         # Kept as the validated text: PostgreSQL reads it, Decimal() is built only on demand.
@@ -173,11 +201,11 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
             to_storage=_decimal_text,
         )
     if kind == "FloatField":
-        return _Kind(_FLOAT, pa.float64(), _cast_float)
+        return _Kind(_FLOAT, pa.float64(), _cast_float, native=_native_float)
     if kind in ("BooleanField", "NullBooleanField"):
-        return _Kind("", pa.bool_(), _cast_boolean)
+        return _Kind("", pa.bool_(), _cast_boolean, native=_native_boolean)
     if kind == "DateField":
-        return _Kind(_DATE, pa.date32(), _cast_date)
+        return _Kind(_DATE, pa.date32(), _cast_date, native=_native_date)
     return None
 
 
@@ -305,7 +333,9 @@ class _VectorColumn:
             text = pa.array(cells, type=pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             # Typed cells (XLSX): the per-cell path knows what each type means.
-            return _per_cell(self.column, cells, range(len(cells)), self.kind)
+            if self.kind.native is None:
+                return _per_cell(self.column, cells, range(len(cells)), self.kind)
+            return self._typed(cells)
         kind = self.kind
         if kind.pattern:
             certain = pc.match_substring_regex(text, kind.pattern)
@@ -335,13 +365,34 @@ class _VectorColumn:
                     value = kind.to_storage(value)
                 values = pc.if_else(blank, pa.scalar(value, type=kind.storage), values)
             uncertain = pc.and_(uncertain, pc.invert(blank))
+        return self._with_per_cell(values, errors, cells, uncertain)
+
+    def _typed(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
+        """Convert a column of typed cells: the certain ones with Arrow, the others per cell."""
+        kind = self.kind
+        assert kind.native is not None
+        native = kind.native
+        values = pa.array(
+            [None if cell is None else native(cell) for cell in cells], type=kind.storage
+        )
+        certain = pc.is_valid(values)
+        failing = self.checks.failing(values)
+        if failing is not None:
+            certain = pc.and_(certain, pc.invert(pc.fill_null(failing, False)))
+            values = pc.if_else(certain, values, pa.scalar(None, kind.storage))
+        return self._with_per_cell(values, {}, cells, pc.invert(certain))
+
+    def _with_per_cell(
+        self, values: pa.Array, errors: dict[int, str], cells: list[Any], uncertain: pa.Array
+    ) -> tuple[Values, dict[int, str]]:
+        """Put the per-cell conversion of the ``uncertain`` cells into ``values``."""
         indices = pc.indices_nonzero(uncertain).to_pylist()
         if not indices:
             return values, errors
-        found, more = _per_cell(self.column, cells, indices, kind)
+        found, more = _per_cell(self.column, cells, indices, self.kind)
         errors.update(more)
         if isinstance(found, list):
-            merged = _python(values, kind)
+            merged = _python(values, self.kind)
             for index, value in zip(indices, found, strict=True):
                 merged[index] = value
             return merged, errors
