@@ -107,7 +107,7 @@ class ColumnarPlan:
             for column in plan.columns
         ]
         # {position: (prefetched dict, its lookup values, its keys)} as Arrow arrays.
-        self._key_arrays: dict[int, tuple[dict[Any, Any], pa.Array, pa.Array]] = {}
+        self._key_arrays: dict[int, tuple[dict[Any, Any], int, pa.Array, pa.Array]] = {}
 
     def release_memory(self) -> None:
         """Return the memory Arrow's allocator freed with the last chunk to the system.
@@ -261,9 +261,11 @@ class ColumnarPlan:
         None if Arrow cannot hold the lookup values or keys as one type each (then the
         Python loop resolves them).
         """
+        # The prefetched keys, or those the plan remembers from earlier chunks: the same dict,
+        # which only grows, so its arrays are built again only when it has grown.
         cached = self._key_arrays.get(position)
-        if cached is not None and cached[0] is found:
-            lookup, keys = cached[1], cached[2]
+        if cached is not None and cached[0] is found and cached[1] == len(found):
+            lookup, keys = cached[2], cached[3]
         else:
             try:
                 lookup = pa.array(list(found), type=column.type)
@@ -272,8 +274,7 @@ class ColumnarPlan:
                 return None
             if lookup.to_pylist() != list(found) or keys.to_pylist() != list(found.values()):
                 return None  # e.g. a UUID key Arrow would hold as bytes
-            if position in self.plan.prefetched:
-                self._key_arrays[position] = (found, lookup, keys)
+            self._key_arrays[position] = (found, len(found), lookup, keys)
         index = pc.index_in(column, value_set=lookup)
         resolved = keys.take(index)
         missing = pc.and_(pc.is_null(index), pc.is_valid(column))
