@@ -744,29 +744,34 @@ def test_direct_insert_adapts_values_of_another_type_as_bulk_create(make_csv, mo
     from django.utils.functional import lazystr
 
     path = make_csv(
-        [["isbn", "title", "pages", "in_stock"], ["1", "A", "12", "yes"], ["2", "B", "", "no"]]
+        [
+            ["isbn", "title", "pages", "in_stock", "price"],
+            ["1", "A", "12", "yes", "1.5"],
+            ["2", "B", "", "no", "1.50"],
+            ["3", "C", "7", "no", "1.5"],
+        ]
     )
     hooks = {
         "pages": lambda value: float(value) if value else None,
         "in_stock": lambda value: 1 if value == "yes" else 0,
         "title": lazystr,
+        # Equal decimals written with other digits: each is adapted as itself.
+        "price": lambda value: Decimal(value) if value else None,
     }
 
     def write():
         Book.objects.all().delete()
         result = import_file(Book, path, sink="bulk_create", converters=hooks)
-        assert (result.created, result.invalid) == (2, 0), result.errors
-        return table(Book, ["isbn", "title", "pages", "in_stock"])
+        assert (result.created, result.invalid) == (3, 0), result.errors
+        return table(Book, ["isbn", "title", "pages", "in_stock", "price"])
 
     tables = both_writes(monkeypatch, write)
-    assert (
-        tables["direct"]
-        == tables["instances"]
-        == [
-            ("1", "A", 12, True),
-            ("2", "B", None, False),
-        ]
-    )
+    assert tables["direct"] == tables["instances"]
+    assert tables["direct"] == [
+        ("1", "A", 12, True, Decimal("1.5")),
+        ("2", "B", None, False, Decimal("1.5")),
+        ("3", "C", 7, False, Decimal("1.5")),
+    ]
 
 
 @pytest.mark.django_db

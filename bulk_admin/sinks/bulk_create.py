@@ -13,6 +13,7 @@ PostgreSQL, where Django's own statement is faster, go through ``bulk_create`` i
 from __future__ import annotations
 
 import datetime
+import decimal
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
@@ -67,7 +68,8 @@ _PURE_PREP = {
     *PLAIN_TYPES,
 }
 # Values remembered by equality: equal values of these exact types are written alike
-# (not so Decimal("1.0") and Decimal("1.00"), or one instant in two time zones).
+# (not so Decimal("1.0") and Decimal("1.00"), remembered by their text, or one instant in
+# two time zones, remembered only when the same object comes again).
 _EQUAL_IS_SAME = (int, str, datetime.date)
 _REMEMBERED = 10_000
 
@@ -90,11 +92,13 @@ def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # 
 
     def prepared(value: Any) -> Any:
         kind = type(value)
-        if kind in _EQUAL_IS_SAME:
+        if kind in _EQUAL_IS_SAME or kind is decimal.Decimal:
+            # A Decimal by its text: the same text is the same digits and exponent.
+            key = (kind, str(value) if kind is decimal.Decimal else value)
             try:
-                return remembered[kind, value]
+                return remembered[key]
             except KeyError:
-                result = remembered[kind, value] = prepare(value, connection)
+                result = remembered[key] = prepare(value, connection)
                 if len(remembered) > _REMEMBERED:
                     remembered.clear()
                 return result
