@@ -837,3 +837,91 @@ def test_a_field_with_its_own_pre_save_goes_through_bulk_create(make_csv):
     assert not direct_insert_allowed(label)
     events = Plan(build_mapping(["name", "starts"], Event), using="default")
     assert direct_insert_allowed(events) is (connection.vendor != "postgresql")
+
+
+@pytest.mark.django_db
+def test_mapped_auto_now_fields_get_now_as_bulk_create_gives_them(make_csv, monkeypatch):
+    from bulk_admin.conversion import Plan
+    from bulk_admin.mapping import build_mapping
+    from bulk_admin.sinks.bulk_create import direct_insert_allowed
+
+    path = make_csv(
+        [["isbn", "title", "created", "modified"], ["1", "A", "2001-02-03", "2001-02-03"]]
+    )
+    mapped = Plan(build_mapping(["isbn", "title", "created"], Book), using="default")
+    assert not direct_insert_allowed(mapped)
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = import_file(Book, path, sink="bulk_create")
+    assert (result.created, result.invalid) == (1, 0), result.errors
+    book = Book.objects.get()
+    assert book.created >= before and book.modified >= before  # pre_save's "now"
+
+
+@pytest.mark.django_db
+def test_a_field_that_writes_none_its_own_way_is_adapted(make_csv, monkeypatch):
+    from tests.testapp.models import Note
+
+    path = make_csv([["code", "body"], ["a", ""], ["b", "text"]])
+
+    def write():
+        Note.objects.all().delete()
+        assert import_file(Note, path, sink="bulk_create").created == 2
+        return table(Note, ["code", "body"])
+
+    tables = both_writes(monkeypatch, write)
+    assert tables["direct"] == tables["instances"] == [("a", ""), ("b", "text")]
+
+
+@pytest.mark.django_db
+def test_a_batch_holding_an_expression_is_written_by_bulk_create(make_csv, monkeypatch):
+    from django.db.models import Value
+
+    path = make_csv([["isbn", "title", "in_stock"], ["1", "A", "yes"], ["2", "B", "no"]])
+    hooks = {"in_stock": lambda value: Value(value == "yes")}  # compiled only by the ORM
+
+    def write():
+        Book.objects.all().delete()
+        result = import_file(Book, path, sink="bulk_create", converters=hooks)
+        assert (result.created, result.invalid) == (2, 0), result.errors
+        return table(Book, ["isbn", "in_stock"])
+
+    tables = both_writes(monkeypatch, write)
+    assert tables["direct"] == tables["instances"] == [("1", True), ("2", False)]
+
+
+@pytest.mark.django_db
+def test_a_proxy_model_takes_the_direct_insert(make_csv):
+    from bulk_admin.conversion import Plan
+    from bulk_admin.mapping import build_mapping
+    from bulk_admin.sinks.bulk_create import direct_insert_allowed
+    from tests.testapp.models import Note, NoteProxy
+
+    plan = Plan(build_mapping(["code"], NoteProxy), using="default")
+    assert direct_insert_allowed(plan) is (connection.vendor != "postgresql")
+    result = import_file(NoteProxy, make_csv([["code"], ["p1"]]), sink="bulk_create")
+    assert result.created == 1 and Note.objects.get().code == "p1"
+
+
+@pytest.mark.django_db
+def test_a_foreign_key_to_the_imported_table_is_looked_up_by_every_chunk(make_csv):
+    """An update renames a row that a later chunk names: that chunk must not find it."""
+    from tests.testapp.models import Note
+
+    first = Note.objects.create(code="A")
+    second = Note.objects.create(code="B")
+    rows = [["id", "code", "parent__code"]]
+    rows += [[str(first.pk), "A", "B"], [str(second.pk), "B2", ""], [str(first.pk), "A", "B"]]
+    # bulk_create writes chunk by chunk (COPY checks the whole file against the table as it was).
+    result = import_file(
+        Note,
+        make_csv(rows),
+        chunk_size=1,
+        keys=["id"],
+        on_conflict="update",
+        skip_invalid=True,
+        sink="bulk_create",
+    )
+    assert result.updated == 2, result.errors
+    assert [(error.row, error.message) for error in result.errors] == [
+        (4, "No note with code “B” exists.")
+    ]

@@ -289,6 +289,12 @@ class Plan:
         """
         if position in self.prefetched:
             return self.prefetched[position]
+        related = target.field.related_model
+        assert related is not None and not isinstance(related, str)
+        if related._meta.concrete_model is self.model._meta.concrete_model:
+            # A foreign key to the imported table itself: a chunk may rename or add the rows
+            # a later chunk names, so every chunk looks its values up again.
+            return lookup_related(target, wanted, self.using)
         known = self._related_found.setdefault(position, {})
         new = [value for value in wanted if value not in known]
         if not new:

@@ -27,7 +27,8 @@ from bulk_admin.keys import KeyChecker
 from bulk_admin.sinks.base import Sink, _quote, _quote_column
 
 # ``pre_save`` methods that only read the attribute or fill ``auto_now``/``auto_now_add``,
-# which the plan has already filled (with the import's one timestamp, as COPY does).
+# which the plan fills when they are not mapped (with the import's one timestamp, as COPY
+# does; a mapped one keeps bulk_create).
 _PLAIN_PRE_SAVE = {
     models.Field.pre_save,
     models.DateField.pre_save,
@@ -43,10 +44,16 @@ def direct_insert_allowed(plan: Plan) -> bool:
         # Django's own bulk_create sends PostgreSQL one array per column (UNNEST), which was
         # faster than a VALUES list of one parameter per value (docs/performance.md).
         return False
-    if meta.parents or not plan.fields:
-        # Multi-table inheritance: bulk_create refuses it, with its message. No field to
-        # write: bulk_create writes the rows with the backend's "DEFAULT VALUES".
-        return False
+    concrete = meta.concrete_model
+    if any(parent._meta.concrete_model is not concrete for parent in meta.get_parent_list()):
+        return False  # multi-table inheritance: bulk_create refuses it, with its message
+    if not plan.fields:
+        return False  # nothing to write: bulk_create writes the backend's "DEFAULT VALUES"
+    if any(
+        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        for field in plan.mapped_fields
+    ):
+        return False  # a mapped auto_now field: bulk_create's pre_save puts "now" in it
     return all(
         type(field).pre_save in _PLAIN_PRE_SAVE and not hasattr(field, "get_placeholder")
         for field in plan.fields
@@ -120,9 +127,15 @@ class DirectInsert:
     def __init__(self, plan: Plan, connection: Any, batch_size: int):
         self.connection = connection
         self.fields = list(plan.fields)
-        # (position, adapter, the type written as it is or None) of the columns to adapt.
+        # (position, adapter, the type written as it is or None, whether NULL is adapted too)
+        # of every column: Django's own fields write None as NULL, another field may not.
         self.prepare = [
-            (position, _preparer(field, connection), PLAIN_TYPES.get(type(field)))
+            (
+                position,
+                _preparer(field, connection),
+                PLAIN_TYPES.get(type(field)),
+                not _is_pure(field),
+            )
             for position, field in enumerate(self.fields)
         ]
         self.table = _quote(connection, plan.model._meta.db_table)
@@ -164,30 +177,45 @@ class DirectInsert:
         on_conflict: Any = None,
         update_fields: Sequence[models.Field] = (),  # type: ignore[type-arg]
         unique_fields: Sequence[models.Field] = (),  # type: ignore[type-arg]
-    ) -> None:
+    ) -> list[ConvertedRow]:
+        """Write ``rows``; return those left to ``bulk_create``: batches holding an expression."""
         update_columns = tuple(str(field.column) for field in update_fields)
         unique_columns = tuple(str(field.column) for field in unique_fields)
+        left: list[ConvertedRow] = []
         with self.connection.cursor() as cursor:
             for start in range(0, len(rows), self.batch_size):
-                batch = [values for _row, values in rows[start : start + self.batch_size]]
+                batch = rows[start : start + self.batch_size]
+                params = self._params([values for _row, values in batch])
+                if params is None:
+                    left.extend(batch)
+                    continue
                 cursor.execute(
                     self._statement(len(batch), on_conflict, update_columns, unique_columns),
-                    self._params(batch),
+                    params,
                 )
+        return left
 
-    def _params(self, batch: list[list[Any]]) -> list[Any]:
-        """Return the statement's parameters for ``batch``: every row's values, adapted."""
+    def _params(self, batch: list[list[Any]]) -> list[Any] | None:
+        """Return the statement's parameters for ``batch``: every row's values, adapted.
+
+        None if a value is an expression (a hook's or a default's ``Now()``), which only the
+        ORM compiles.
+        """
         columns: list[Any] = list(zip(*batch, strict=True))
-        for position, prepare, same in self.prepare:
+        for position, prepare, same, adapt_null in self.prepare:
             column = columns[position]
-            if same is not None:
+            kinds = set(map(type, column))  # one pass in C over the column
+            kinds.discard(type(None))
+            if any(hasattr(kind, "resolve_expression") for kind in kinds):
+                return None
+            if same is not None and (not kinds or kinds == {same}):
                 # A text, integer, boolean or float column holding only values of its type
-                # (or NULL) is written as it is: one pass in C over the column.
-                kinds = set(map(type, column))
-                kinds.discard(type(None))
-                if not kinds or kinds == {same}:
-                    continue
-            columns[position] = [None if value is None else prepare(value) for value in column]
+                # (or NULL) is written as it is.
+                continue
+            if adapt_null:
+                columns[position] = [prepare(value) for value in column]
+            else:
+                columns[position] = [None if value is None else prepare(value) for value in column]
         return list(chain.from_iterable(zip(*columns, strict=True)))
 
 
@@ -237,8 +265,10 @@ class BulkCreateSink(Sink):
             # constraint, and MySQL's INSERT IGNORE stores adjusted values instead.
             ignore = self.policy == "skip" and self.connection.vendor == "postgresql"
             if self.direct is not None:
-                self.direct.write(creates, on_conflict=OnConflict.IGNORE if ignore else None)
-            else:
+                creates = self.direct.write(
+                    creates, on_conflict=OnConflict.IGNORE if ignore else None
+                )
+            if creates:
                 manager.bulk_create(
                     self._instances(creates), batch_size=self.batch_size, ignore_conflicts=ignore
                 )
@@ -255,16 +285,17 @@ class BulkCreateSink(Sink):
         with_target = self.connection.features.supports_update_conflicts_with_target
         if self.direct is not None:
             if not self.update_fields:
-                self.direct.write(unique, on_conflict=OnConflict.IGNORE)
+                unique = self.direct.write(unique, on_conflict=OnConflict.IGNORE)
+            else:
+                by_name = {field.name: field for field in self.plan.fields}
+                unique = self.direct.write(
+                    unique,
+                    on_conflict=OnConflict.UPDATE,
+                    update_fields=[by_name[name] for name in self.update_fields],
+                    unique_fields=list(key.fields) if with_target else [],
+                )
+            if not unique:
                 return
-            by_name = {field.name: field for field in self.plan.fields}
-            self.direct.write(
-                unique,
-                on_conflict=OnConflict.UPDATE,
-                update_fields=[by_name[name] for name in self.update_fields],
-                unique_fields=list(key.fields) if with_target else [],
-            )
-            return
         instances = self._instances(unique)
         if not self.update_fields:
             manager.bulk_create(instances, batch_size=self.batch_size, ignore_conflicts=True)

@@ -16,10 +16,17 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
 from bulk_admin.sources.base import FileLike, FormatName, Row, Source
-from bulk_admin.sources.csv import CsvSource, detect_encoding, sniff_delimiter, text_encoding
+from bulk_admin.sources.csv import (
+    DELIMITERS,
+    CsvSource,
+    detect_encoding,
+    sniff_delimiter,
+    text_encoding,
+)
 from bulk_admin.sources.xlsx import XlsxSource, excel_error_cell
 
 __all__ = [
+    "DELIMITERS",
     "CsvSource",
     "FileLike",
     "FormatName",

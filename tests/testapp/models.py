@@ -136,3 +136,26 @@ class Label(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class NoneAsEmptyField(models.CharField):
+    """Stores a missing value as "": a field whose ``get_prep_value`` handles None itself."""
+
+    def get_prep_value(self, value):
+        return "" if value is None else super().get_prep_value(value)
+
+
+class Note(models.Model):
+    """Fields Django's own ``bulk_create`` adapts in its own ways (tests/test_sinks.py)."""
+
+    code = models.CharField(max_length=20, unique=True)
+    body = NoneAsEmptyField(max_length=50, null=True, blank=True)  # noqa: DJ001
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
+
+    def __str__(self):
+        return self.code
+
+
+class NoteProxy(Note):
+    class Meta:
+        proxy = True
