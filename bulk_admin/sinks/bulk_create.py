@@ -13,7 +13,6 @@ PostgreSQL, where Django's own statement is faster, go through ``bulk_create`` i
 from __future__ import annotations
 
 import datetime
-import decimal
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
@@ -75,8 +74,8 @@ _PURE_PREP = {
     *PLAIN_TYPES,
 }
 # Values remembered by equality: equal values of these exact types are written alike
-# (not so Decimal("1.0") and Decimal("1.00"), remembered by their text, or one instant in
-# two time zones, remembered only when the same object comes again).
+# (not so Decimal("1.0") and Decimal("1.00"), or one instant in two time zones: those are
+# remembered only when the same object comes again, as a constant default or timestamp).
 _EQUAL_IS_SAME = (int, str, datetime.date)
 _REMEMBERED = 10_000
 
@@ -99,15 +98,13 @@ def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # 
 
     def prepared(value: Any) -> Any:
         kind = type(value)
-        if kind in _EQUAL_IS_SAME or kind is decimal.Decimal:
-            # A Decimal by its text: the same text is the same digits and exponent.
-            key = (kind, str(value) if kind is decimal.Decimal else value)
+        if kind in _EQUAL_IS_SAME:
             try:
-                return remembered[key]
+                return remembered[kind, value]
             except KeyError:
-                result = remembered[key] = prepare(value, connection)
-                if len(remembered) > _REMEMBERED:
-                    remembered.clear()
+                result = prepare(value, connection)
+                if len(remembered) < _REMEMBERED:  # full: the values met first stay
+                    remembered[kind, value] = result
                 return result
         if value is last[0]:
             return last[1]
