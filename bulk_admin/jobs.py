@@ -868,19 +868,13 @@ def _store_result(
             "claim": "",
         }
         if not commit:
+            # One pass over the spool: the error table, and which sample rows are invalid.
             shown = {int(row["__row__"]) for row in sample}
-            invalid_rows = {error.row for error in spool.read() if error.row in shown}
-            changes.update(
-                dry_run_rows=result.rows,
-                sample=[row for row in sample if int(row["__row__"]) not in invalid_rows][
-                    :SAMPLE_ROWS
-                ],
-                status=Status.VALIDATED,
-                message=format_summary(result),
-            )
+            invalid_rows: set[int] = set()
             job.errors.all().delete()
             errors = spool.read()
             while batch := list(itertools.islice(errors, 1000)):
+                invalid_rows.update(error.row for error in batch if error.row in shown)
                 ImportJobError.objects.bulk_create(
                     ImportJobError(
                         job=job,
@@ -892,6 +886,14 @@ def _store_result(
                     )
                     for error in batch
                 )
+            changes.update(
+                dry_run_rows=result.rows,
+                sample=[row for row in sample if int(row["__row__"]) not in invalid_rows][
+                    :SAMPLE_ROWS
+                ],
+                status=Status.VALIDATED,
+                message=format_summary(result),
+            )
         elif result.committed:
             changes.update(status=Status.SUCCEEDED, message=format_summary(result))
             if job.created_by_id is not None:

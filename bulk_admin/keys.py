@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Literal
 
 from django.db import connections, models
@@ -282,7 +283,7 @@ class KeyChecker:
             kind = _PLAIN_KEYS.get(type(field))
             if kind is None or field.model is not model._meta.concrete_model:
                 return False
-            if any(type(value[index]) is not kind for value in values):
+            if set(map(type, map(itemgetter(index), values))) != {kind}:  # one pass in C
                 return False
         return True
 

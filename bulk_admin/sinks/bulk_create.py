@@ -88,7 +88,10 @@ def _is_pure(field: models.Field) -> bool:  # type: ignore[type-arg]
 
 
 def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any]:  # type: ignore[type-arg]
-    """Return the function adapting a non-NULL value of ``field`` as ``bulk_create`` does."""
+    """Return the function adapting a value of ``field`` as ``bulk_create`` does.
+
+    Django's own (pure) fields are never given None: they write it as NULL.
+    """
     prepare = field.get_db_prep_save
     if not _is_pure(field):
         return lambda value: prepare(value, connection)
