@@ -194,6 +194,9 @@ TYPED_CELL = st.one_of(
     st.integers(min_value=-3, max_value=3),
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(min_value=-1e6, max_value=1e6).map(round).map(float),
+    # Prices as a spreadsheet stores them: 2 places, or a sum's binary noise (0.1 + 0.2).
+    st.floats(min_value=-1e9, max_value=1e9).map(lambda value: round(value, 2)),
+    st.builds(lambda a, b: a + b, st.sampled_from([0.1, 0.2, 1.1, 556.69, 10.0]), st.floats(0, 9)),
     st.dates(),
     st.datetimes(),
     st.datetimes(timezones=st.just(datetime.timezone.utc)),
@@ -207,6 +210,7 @@ TYPED_CELL = st.one_of(
 @given(cells=st.lists(TYPED_CELL, min_size=1, max_size=30))
 @example(cells=[1.0, 2, True, 0, 2.0**53, 2.0**53 + 2, 2**63, -(2**63), 1.5, None, "7"])
 @example(cells=[datetime.date(2024, 2, 29), datetime.datetime(2024, 1, 1), None, "2024-01-02"])
+@example(cells=[556.6900000000001, 0.1 + 0.2, 1e20, 1e-7, -0.0, 123456.789, 1.005, 12, -3, 10**9])
 def test_typed_cells_match_per_cell(model, name, cells):
     compare(make_plan(model, name), cells)
 

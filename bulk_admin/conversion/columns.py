@@ -26,6 +26,7 @@ from bulk_admin.conversion.base import (
     TRUE_VALUES,
     _messages,
 )
+from bulk_admin.conversion.text import _excel_float
 from bulk_admin.results import BadCell
 
 if TYPE_CHECKING:
@@ -156,6 +157,16 @@ def _native_date(cell: Any) -> Any:
     return cell if cell.__class__ is datetime.date else None
 
 
+def _native_decimal(cell: Any) -> Any:
+    # The per-cell converter's text for a number cell, which the kind's pattern then checks
+    # (an exponent, "nan" or "inf" fails it and goes per cell).
+    if cell.__class__ is float:
+        return _excel_float(cell)
+    if cell.__class__ is int:
+        return str(cell)
+    return None
+
+
 def _decimals(values: list[Any]) -> list[Any]:
     return [None if value is None else decimal.Decimal(value) for value in values]
 
@@ -199,6 +210,7 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
             _as_is,
             to_python=_decimals,
             to_storage=_decimal_text,
+            native=_native_decimal,
         )
     if kind == "FloatField":
         return _Kind(_FLOAT, pa.float64(), _cast_float, native=_native_float)
@@ -376,10 +388,15 @@ class _VectorColumn:
             [None if cell is None else native(cell) for cell in cells], type=kind.storage
         )
         certain = pc.is_valid(values)
+        if kind.storage == pa.string() and kind.pattern:
+            # A native value given as text (a decimal) must still be one the field holds.
+            certain = pc.and_(
+                certain, pc.fill_null(pc.match_substring_regex(values, kind.pattern), False)
+            )
         failing = self.checks.failing(values)
         if failing is not None:
             certain = pc.and_(certain, pc.invert(pc.fill_null(failing, False)))
-            values = pc.if_else(certain, values, pa.scalar(None, kind.storage))
+        values = pc.if_else(certain, values, pa.scalar(None, kind.storage))
         return self._with_per_cell(values, {}, cells, pc.invert(certain))
 
     def _with_per_cell(
