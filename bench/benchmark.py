@@ -1048,6 +1048,13 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
             env={"BENCH_XLSX_READER": "openpyxl"},
         ),
         Method(
+            "xlsx_stream",
+            "  XLSX, streaming reader",
+            xlsx,
+            data_path(xlsx, "xlsx"),
+            env={"BENCH_XLSX_READER": "stream"},
+        ),
+        Method(
             "copy_small",
             f"bulk_import COPY {_short(sizes['small'])}",
             sizes["small"],
@@ -1349,7 +1356,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for group in (
         ("psql", "copy", "copy_pg2"),
         ("psql_orders", "orders", "orders_pg2"),
-        ("csv_small", "xlsx", "xlsx_openpyxl", "resource"),
+        ("csv_small", "xlsx", "xlsx_openpyxl", "xlsx_stream", "resource"),
         ("copy_small", "import_export", "import_export_bulk"),
     ):
         present = [key for key in group if key in checksums]

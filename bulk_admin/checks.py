@@ -23,7 +23,7 @@ _NON_NEGATIVE_INTEGERS = (
     "MAX_ERRORS",
     "MAX_STORED_ERRORS",
 )
-_READERS = ("auto", "calamine", "openpyxl")
+_READERS = ("auto", "calamine", "openpyxl", "stream")
 
 
 @register(Tags.compatibility)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
@@ -75,22 +75,28 @@ def _events(workbook: Workbook, part: str) -> Iterator[tuple[str, Any]]:
     than it needs; damage is reported only once the events before it are consumed.
     """
     parser: Any = ElementTree.XMLPullParser(events=("start", "end"))
-    for block in workbook.blocks(part):
-        for start in range(0, len(block), _PIECE):
-            try:
+    try:
+        for block in workbook.blocks(part):
+            for start in range(0, len(block), _PIECE):
                 parser.feed(block[start : start + _PIECE])  # most errors are queued as events
                 yield from parser.read_events()
-            except XML_ERRORS as exc:
-                raise _damaged(
-                    _("its part %(part)s is not valid XML: %(error)s")
-                    % {"part": part, "error": exc}
-                ) from None
+        parser.close()  # a part that ends too early (a reader that reads it all gets here)
+        yield from parser.read_events()
+    except XML_ERRORS as exc:
+        raise _damaged(
+            _("its part %(part)s is not valid XML: %(error)s") % {"part": part, "error": exc}
+        ) from None
 
 
 def _raw_rows(
-    workbook: Workbook, part: str, count: int
+    workbook: Workbook, part: str, count: int | None
 ) -> Iterator[dict[int, tuple[str, str, int]]]:
-    """Yield the first ``count`` rows as {column: (type, text, style)}, gaps as empty rows."""
+    """Yield the first ``count`` rows (all if None) as {column: (type, text, style)}.
+
+    Rows the file leaves out are yielded as empty rows.
+    """
+    if count is None:
+        count = EXCEL_MAX_ROWS  # no sheet holds more; _row_number refuses a row beyond it
     produced = 0
     next_row = 1
     row: dict[int, tuple[str, str, int]] = {}
@@ -181,7 +187,19 @@ def _shared_strings(workbook: Workbook, wanted: set[str]) -> dict[int, str]:
         return {}
     last = max(indexes)
     found: dict[int, str] = {}
-    index = 0
+    for index, text in enumerate(_shared_string_items(workbook)):
+        if index in indexes:
+            found[index] = text
+        if index >= last:
+            break
+    return found
+
+
+def _shared_string_items(workbook: Workbook) -> Iterator[str]:
+    """Yield the workbook's shared strings in their order, read as far as they are asked."""
+    part = workbook.shared_strings_part()
+    if part is None:
+        return
     depth_phonetic = 0
     texts: list[str] = []
     for event, element in _events(workbook, part):
@@ -194,19 +212,12 @@ def _shared_strings(workbook: Workbook, wanted: set[str]) -> dict[int, str]:
         elif tag == _N + "t" and not depth_phonetic:
             texts.append(element.text or "")
         elif tag == _N + "si":
-            if index in indexes:
-                found[index] = "".join(texts)
-            index += 1
+            yield "".join(texts)
             element.clear()
-            if index > last:
-                return found
-    return found
 
 
 def _date_styles(workbook: Workbook) -> dict[int, bool]:
     """Return {style number: is a duration} of the styles that show a date, time or duration."""
-    from openpyxl.styles.numbers import is_date_format, is_timedelta_format
-
     styles = workbook.small_part("xl/styles.xml")
     if styles is None:
         return {}
@@ -227,18 +238,45 @@ def _date_styles(workbook: Workbook) -> dict[int, bool]:
             continue
         code = custom.get(format_id)
         if code is not None and is_date_format(code):
-            dates[position] = bool(is_timedelta_format(code))
+            dates[position] = is_duration_format(code)
         elif code is None and format_id in _BUILTIN_DATE_FORMATS:
             dates[position] = format_id == 46  # [h]:mm:ss
 
     return dates
 
 
+# What a format code shows literally: quoted text, an escaped character, the character after
+# "_" (a space as wide as it) or "*" (repeated to fill the cell), and [bracketed] parts (a
+# colour, a condition, a locale) other than elapsed time.
+_LITERALS = re.compile(r'"[^"]*"|\\.|[_*].|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
+_DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
+_ELAPSED = re.compile(r"\[(?:h+|m+|s+)\]", re.IGNORECASE)
+
+
+def is_date_format(code: str) -> bool:
+    """Return whether a number format code shows a number as a date, a time or a duration.
+
+    Excel's rule: a day, month, year, hour or second code outside the literal parts.
+    """
+    return _DATE_CODES.search(_LITERALS.sub("", code)) is not None
+
+
+def is_duration_format(code: str) -> bool:
+    """Return whether a number format code shows elapsed time (``[h]:mm:ss``)."""
+    return _ELAPSED.search(_LITERALS.sub("", code)) is not None
+
+
+class SharedStrings(Protocol):
+    """The shared strings by number: a dict of some, or all of them (the streaming reader)."""
+
+    def get(self, index: int, default: str, /) -> str: ...
+
+
 def _typed(
     kind: str,
     text: str,
     style: int,
-    strings: dict[int, str],
+    strings: SharedStrings,
     dates: dict[int, bool],
     epoch_1904: bool,
 ) -> Any:
@@ -253,16 +291,28 @@ def _typed(
     except ValueError:
         return text
     if style in dates:
-        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
-        epoch = CALENDAR_MAC_1904 if epoch_1904 else CALENDAR_WINDOWS_1900
-        try:
-            value = from_excel(number, epoch, timedelta=dates[style])
-        except (OverflowError, ValueError):
-            return number
-        if isinstance(value, datetime.datetime) and value.time() == _MIDNIGHT:
-            return value.date()
-        return value
+        return _excel_date(number, dates[style], epoch_1904)
     if number.is_integer() and not any(mark in text for mark in ".eE"):
         return int(text)
     return number
+
+
+_EPOCH_1900 = datetime.date(1899, 12, 30).toordinal()
+
+
+def _excel_date(number: float, duration: bool, epoch_1904: bool) -> Any:
+    """Return a date-styled number cell as a date, datetime or timedelta (openpyxl's rules)."""
+    if not duration and not epoch_1904 and number.is_integer() and 61 <= number < 2958466:
+        # A whole day after 1900-02-28 (Excel's day 60 is its 1900-02-29, a day that never
+        # was): the common case, without building a datetime.
+        return datetime.date.fromordinal(_EPOCH_1900 + int(number))
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    epoch = CALENDAR_MAC_1904 if epoch_1904 else CALENDAR_WINDOWS_1900
+    try:
+        value = from_excel(number, epoch, timedelta=duration)
+    except (OverflowError, ValueError):
+        return number
+    if isinstance(value, datetime.datetime) and value.time() == _MIDNIGHT:
+        return value.date()
+    return value

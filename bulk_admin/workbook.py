@@ -40,7 +40,7 @@ EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/
 MAX_ERROR_CELLS = 100_000
 # Parts parsed whole (workbook, relationships) are small in every real file.
 _MAX_SMALL_PART = 16 * 1024 * 1024
-_BLOCK = 1024 * 1024
+_BLOCK = 256 * 1024  # inflated bytes per read: the stream holds about two of them
 # A shared string takes at least "<si><t/></si>" in the part: 13 bytes. A declared count above
 # what the part can hold is a lie that a reader would trust to reserve memory.
 _MIN_SHARED_STRING_BYTES = 13

@@ -102,7 +102,7 @@ def test_every_bad_setting_is_reported(settings):
     ]
 
 
-@pytest.mark.parametrize("reader", ["auto", "calamine", "openpyxl"])
+@pytest.mark.parametrize("reader", ["auto", "calamine", "openpyxl", "stream"])
 def test_known_readers_pass(settings, reader):
     settings.BULK_ADMIN_XLSX_READER = reader
     assert check_settings() == []
@@ -113,7 +113,8 @@ def test_e002_unknown_reader(settings, reader):
     settings.BULK_ADMIN_XLSX_READER = reader
     assert check_settings() == [
         Error(
-            f"BULK_ADMIN_XLSX_READER must be one of auto, calamine, openpyxl, not {reader!r}.",
+            f"BULK_ADMIN_XLSX_READER must be one of auto, calamine, openpyxl, stream, not "
+            f"{reader!r}.",
             id="bulk_admin.E002",
         )
     ]

@@ -708,7 +708,7 @@ def test_both_xlsx_readers_convert_to_the_same_values(make_xlsx, settings):
     ]
     path = make_xlsx(rows)
     results = {}
-    for reader in ("calamine", "openpyxl"):
+    for reader in ("calamine", "openpyxl", "stream"):
         settings.BULK_ADMIN_XLSX_READER = reader
         with open_source(path) as source:
             plan = make_plan(Book, {header: header for header in source.headers})
@@ -718,7 +718,7 @@ def test_both_xlsx_readers_convert_to_the_same_values(make_xlsx, settings):
             {key: value for key, value in row.items() if key not in ("uid", "created", "modified")}
             for row in as_dicts(plan, chunk)
         ]
-    assert results["calamine"] == results["openpyxl"]
+    assert results["calamine"] == results["openpyxl"] == results["stream"]
     first, second, third = results["calamine"]
     assert first["isbn"] == "9780000000001"
     assert first["notes"] == "2024-05-01"

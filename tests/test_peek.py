@@ -36,8 +36,9 @@ def workbook_of(tmp_path, rows, name="book.xlsx", shared=True):
 
 
 _INLINE = re.compile(
-    rb'<c r="([A-Z]+\d+)"( s="\d+")? t="inlineStr"><is>'
-    rb'<t( xml:space="preserve")?>(.*?)</t></is></c>'
+    rb'<c r="([A-Z]+\d+)"( s="\d+")? t="inlineStr"(?: ?/>|><is>'
+    rb'(?:<t( xml:space="preserve")?>(.*?)</t>|<t(?: xml:space="preserve")? ?/>)</is></c>)',
+    re.DOTALL,
 )
 
 
@@ -47,7 +48,7 @@ def with_shared_strings(path):
     strings = {}
 
     def shared(match):
-        text = match.group(4)
+        text = match.group(4) or b""
         number = strings.setdefault(text, len(strings))
         return b'<c r="%s"%s t="s"><v>%d</v></c>' % (match.group(1), match.group(2) or b"", number)
 
@@ -279,3 +280,43 @@ def test_an_xml_declaration_with_an_unknown_encoding_is_a_damaged_part(tmp_path,
     if part == "xl/workbook.xml":  # the task's readers go through the same checks
         with open(path, "rb") as file, pytest.raises(SourceError):
             list(open_source(file, name="book.xlsx").rows())
+
+
+FORMAT_CODES = [
+    "yyyy-mm-dd",
+    "yyyy-mm-dd h:mm:ss",
+    "dd/mm/yyyy",
+    "mmm",
+    "h AM/PM",
+    "d\\-m",
+    "[$-409]d-mmm-yy;@",
+    '[DBNum1][$-804]yyyy"年"m"月"d"日"',
+    "[h]:mm:ss",
+    "[mm]:ss",
+    "[ss].00",
+    "[hh]:mm",
+    "[Blue][h]:mm",
+    "General",
+    "@",
+    "0.00E+00",
+    "0.0%",
+    "# ?/?",
+    "[Red]0.00",
+    '0.00" days"',
+    '#,##0 "mm"',
+    "[$€-2] #,##0.00",
+    '_(* #,##0_);_(* (#,##0);_(* "-"_);_(@_)',
+    "[<=9999999]###-####;(###) ###-####",
+]
+
+
+@pytest.mark.parametrize("code", FORMAT_CODES)
+def test_date_formats_are_told_as_openpyxl_tells_them(code):
+    # The readers' own rule, without importing openpyxl (13 MB) into every import's process.
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+    from bulk_admin.peek import is_date_format as ours, is_duration_format
+
+    for each in [code, *BUILTIN_FORMATS.values()]:
+        assert ours(each) == bool(is_date_format(each)), each
+        assert is_duration_format(each) == bool(is_timedelta_format(each)), each

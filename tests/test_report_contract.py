@@ -20,7 +20,7 @@ def snapshot(model):
     return list(model.objects.order_by("pk").values_list())
 
 
-@pytest.fixture(params=["calamine", "openpyxl"])
+@pytest.fixture(params=["calamine", "openpyxl", "stream"])
 def reader(request, settings):
     settings.BULK_ADMIN_XLSX_READER = request.param
     return request.param

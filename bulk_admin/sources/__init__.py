@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
-from bulk_admin.sources.base import FileLike, FormatName, Row, Source
+from bulk_admin.sources.base import FileLike, FormatName, Row, Source, excel_error_cell
 from bulk_admin.sources.csv import (
     DELIMITERS,
     CsvSource,
@@ -23,7 +23,7 @@ from bulk_admin.sources.csv import (
     sniff_delimiter,
     text_encoding,
 )
-from bulk_admin.sources.xlsx import XlsxSource, excel_error_cell
+from bulk_admin.sources.xlsx import XlsxSource
 
 __all__ = [
     "DELIMITERS",

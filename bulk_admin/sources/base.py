@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import SourceError
-from bulk_admin.results import FileInfo
+from bulk_admin.results import BadCell, FileInfo
 
 Row = tuple[int, list[Any]]
 FileLike = IO[bytes]
@@ -74,6 +74,11 @@ def _is_blank(cells: list[Any]) -> bool:
         else:
             return False
     return True
+
+
+def excel_error_cell(text: str) -> BadCell:
+    """Return the cell for an Excel error such as ``#DIV/0!``: a row error, never empty."""
+    return BadCell(text, _("The cell holds the Excel error %(error)s.") % {"error": text})
 
 
 def _clean_header(cells: list[Any]) -> list[str]:

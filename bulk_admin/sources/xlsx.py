@@ -12,8 +12,15 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import SourceError
-from bulk_admin.results import BadCell, FileInfo
-from bulk_admin.sources.base import FileLike, Source, _check_width, _clean_header
+from bulk_admin.results import FileInfo
+from bulk_admin.sources.base import (
+    FileLike,
+    Source,
+    _check_width,
+    _clean_header,
+    excel_error_cell,
+)
+from bulk_admin.sources.xlsx_stream import stream_records
 from bulk_admin.workbook import Workbook
 
 
@@ -72,11 +79,6 @@ def _reader_error(exc: BaseException, row: int | None) -> SourceError:
     )
 
 
-def excel_error_cell(text: str) -> BadCell:
-    """Return the cell for an Excel error such as ``#DIV/0!``: a row error, never empty."""
-    return BadCell(text, _("The cell holds the Excel error %(error)s.") % {"error": text})
-
-
 def _with_error_cells(cells: list[Any], errors: list[tuple[int, str]]) -> list[Any]:
     cells = list(cells)
     for column, text in errors:
@@ -86,12 +88,30 @@ def _with_error_cells(cells: list[Any], errors: list[tuple[int, str]]) -> list[A
     return cells
 
 
+READERS = ("auto", "calamine", "openpyxl", "stream")
+
+
+def _chosen_reader(reader: str) -> str:
+    """Return the reader ``reader`` names: "auto" is python-calamine when installed."""
+    if reader == "auto":
+        try:
+            import python_calamine  # noqa: F401
+        except ImportError:
+            return "stream"
+        return "calamine"
+    if reader not in READERS:
+        raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
+    return reader
+
+
 class XlsxSource(Source):
     """Read one sheet of an XLSX workbook, keeping typed cells typed.
 
-    python-calamine is used when installed (about six times faster than openpyxl, see
-    docs/performance.md); openpyxl's read-only mode otherwise. Formulas give their cached
-    values, never their text.
+    python-calamine is used when installed and the sheet's range is small enough to hold in
+    memory (``BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS``); otherwise the streaming reader
+    (:mod:`bulk_admin.sources.xlsx_stream`), whose memory does not grow with the sheet.
+    openpyxl's read-only mode on request. Formulas give their cached values, never their
+    text.
     """
 
     def __init__(
@@ -108,35 +128,34 @@ class XlsxSource(Source):
         # The archive and the chosen sheet are checked before a native reader sees them:
         # a hostile file must end in a message, not in an aborted process (bulk_admin.workbook).
         workbook = Workbook(file)
-        try:
-            name = _choose_sheet(workbook.sheet_names(), sheet)
-            scan = workbook.scan(name)
-        finally:
-            workbook.close()
-        reader = reader or conf.XLSX_READER
-        if reader == "auto":
-            try:
-                import python_calamine  # noqa: F401
-            except ImportError:
-                reader = "openpyxl"
-            else:
-                reader = "calamine"
-        if reader == "calamine" and (
-            scan.area > conf.XLSX_MAX_CALAMINE_CELLS or scan.cells_without_reference
-        ):
-            # python-calamine holds the sheet's whole range in memory; openpyxl streams it.
-            reader = "openpyxl"
         self._file = file
         self._workbook: Any = None
         self._error_cells: dict[int, list[tuple[int, str]]] = {}
-        for (row, column), text in scan.errors.items():
-            self._error_cells.setdefault(row, []).append((column, text))
+        try:
+            name = _choose_sheet(workbook.sheet_names(), sheet)
+            reader = _chosen_reader(reader or conf.XLSX_READER)
+            if reader != "stream":
+                scan = workbook.scan(name)
+                if reader == "calamine" and (
+                    scan.area > conf.XLSX_MAX_CALAMINE_CELLS or scan.cells_without_reference
+                ):
+                    # python-calamine holds the sheet's whole range in memory; this streams it.
+                    reader = "stream"
+                for (row, column), text in scan.errors.items():
+                    self._error_cells.setdefault(row, []).append((column, text))
+            if reader == "stream":
+                # The stream reads the archive this object opened, and reports error cells
+                # and cells beyond Excel's limits itself.
+                self._error_cells = {}
+                self._workbook = workbook
+                self._iter = stream_records(workbook, name)
+        finally:
+            if self._workbook is not workbook:
+                workbook.close()
         if reader == "calamine":
             self._iter = self._open_calamine(file, name)
         elif reader == "openpyxl":
             self._iter = self._open_openpyxl(file, name)
-        else:
-            raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
         self.reader = reader
         self._read_header(name)
 

@@ -1,0 +1,332 @@
+"""The streaming XLSX reader: typed rows parsed as the sheet's part is unpacked.
+
+python-calamine loads a whole sheet before giving its first row, and openpyxl's read-only
+mode spends about 20 µs of Python on each cell. This reader parses the part block by block as
+the archive unpacks it, so its memory holds one block of the sheet and the shared strings:
+
+- cells in the layout the common writers use (Excel, LibreOffice, openpyxl, XlsxWriter: no
+  namespace prefix, the reference first, ``s`` and ``t`` attributes, a ``<v>`` value or an
+  inline ``<is><t>`` text) are read by one regular expression per row, in C;
+- every ``<`` of a block must belong to a cell or row read that way (one count per block):
+  a part holding anything else (comments, rich inline text, a prefix, other attributes) is
+  read again from its start by expat, as :mod:`bulk_admin.peek` reads the first rows, and the
+  rows already given are skipped.
+
+Both paths give the cells :func:`bulk_admin.peek.peek_rows` gives (text, int or float, bool,
+a date, a datetime when it has a time), and an Excel error cell as a row error. Nothing is
+allocated according to what the file declares; rows and cells beyond Excel's limits are
+refused as they are met.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from bulk_admin.peek import (
+    _date_styles,
+    _excel_date,
+    _raw_rows,
+    _row_number,
+    _shared_string_items,
+    _typed,
+)
+from bulk_admin.sources.base import excel_error_cell
+from bulk_admin.workbook import EXCEL_MAX_COLUMNS, Workbook, _damaged, beyond_limits, column_number
+
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
+_ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
+_ROW_TAG = re.compile(rb"\s*<row(\s[^>]*?)?(/?)>")
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]*)"')
+# Groups: column letters, row digits, style, type, style (either order), "/>" of an empty
+# cell, a formula element, "<v>" and the value, an empty "<v/>", "<is><t>" and the inline
+# text.
+_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="([a-zA-Z]{1,9})")?'
+    rb'(?: s="([0-9]{1,9})")?'
+    rb"\s*(?:(/>)|>(<f>[^<]*</f>|<f\s[^>]*/>|<f\s[^>]*>[^<]*</f>)?"
+    rb'(?:(<v>)([^<]*)</v>|(<v\s*/>)|(<is><t(?: xml:space="preserve")?>)([^<]*)</t></is>)?'
+    rb"</c>)"
+)
+_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_PIECE = 64 * 1024
+# A row longer than this without its end is not in the common layout.
+_MAX_PENDING = 64 * 1024 * 1024
+
+
+class _OtherLayout(Exception):
+    """The part holds something the regular expressions do not read: expat reads it."""
+
+
+def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
+    """Yield every record of ``sheet``, row 1 first, rows the file leaves out as ``[]``."""
+    part = workbook.part_of(sheet) or ""
+    if not workbook.has_part(part):
+        raise _damaged(_("the part of sheet “%(sheet)s” is missing") % {"sheet": sheet})
+    cells = _Cells(
+        list(_shared_string_items(workbook)), _date_styles(workbook), workbook.date1904()
+    )
+    given = 0
+    try:
+        for record in _common_layout(workbook, part, cells):
+            yield record
+            given += 1
+        return
+    except _OtherLayout:
+        pass
+    for index, row in enumerate(_raw_rows(workbook, part, None)):
+        if index >= given:
+            yield cells.record(row)
+
+
+class _Cells:
+    """Typed cells from their type, text and style, as :func:`bulk_admin.peek._typed` does."""
+
+    def __init__(self, strings: list[str], dates: dict[int, bool], epoch_1904: bool):
+        self.strings = strings
+        self.dates = dates
+        self.epoch_1904 = epoch_1904
+        self._shared = _SharedStrings(strings)
+
+    def typed(self, kind: str, text: str, style: int) -> Any:
+        if kind == "e":
+            return excel_error_cell(text.strip() or "#VALUE!")
+        if kind == "n":
+            if not text.strip():
+                return None
+            _check_number(text)
+        return _typed(kind, text, style, self._shared, self.dates, self.epoch_1904)
+
+    def record(self, row: dict[int, tuple[str, str, int]]) -> list[Any]:
+        record: list[Any] = [None] * (max(row, default=-1) + 1)
+        for column, (kind, text, style) in row.items():
+            record[column] = self.typed(kind, text, style)
+        return record
+
+
+class _SharedStrings:
+    """The shared strings as the mapping :func:`bulk_admin.peek._typed` reads."""
+
+    def __init__(self, strings: list[str]):
+        self._strings = strings
+
+    def get(self, index: int, default: str) -> str:
+        return self._strings[index] if 0 <= index < len(self._strings) else default
+
+
+def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[list[Any]]:
+    """Yield the records of a part in the common layout; raise _OtherLayout on anything else.
+
+    A piece's records are given only once all of the piece has been read.
+    """
+    pending = b""
+    started = False
+    next_row = 1
+    for block in workbook.blocks(part):
+        data = pending + block if pending else block
+        if not started:
+            declared = _ENCODING.match(data.lstrip()[:200])
+            if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+                raise _OtherLayout
+            tag = _SHEET_DATA.search(data)
+            if tag is None:
+                pending = data[-64:]  # the tag may be split between blocks
+                continue
+            if tag.group(1):
+                raise _OtherLayout
+            if tag.group(2):
+                return  # <sheetData/>: no rows
+            started = True
+            data = data[tag.end() :]
+        end = data.find(b"</sheetData>")
+        limit = len(data) if end == -1 else end
+        position = 0
+        while True:  # rows of about _PIECE bytes at a time: what is held is that much
+            cut = data.find(b"</row>", position + _PIECE, limit)
+            if cut == -1:
+                break
+            records, next_row = _read_rows(data[position:cut], cells, next_row)
+            yield from records
+            position = cut + 6
+        if end != -1:
+            records, next_row = _read_rows(data[position:end], cells, next_row)
+            yield from records
+            return
+        cut = data.rfind(b"</row>", position)
+        if cut == -1:
+            if len(data) - position > _MAX_PENDING:
+                raise _OtherLayout
+            pending = data[position:]
+            continue
+        pending = data[cut + 6 :]
+        records, next_row = _read_rows(data[position:cut], cells, next_row)
+        yield from records
+    # No <sheetData> in UTF-8, or a part that ends before </sheetData>: expat reads it, and
+    # says how it is damaged.
+    raise _OtherLayout
+
+
+def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
+    """Read the rows of ``chunk`` (complete rows, the last one's ``</row>`` cut off)."""
+    if _CONTROL.search(chunk):
+        raise _OtherLayout  # characters XML does not allow: expat refuses the part
+    records: list[list[Any]] = []
+    expected = 0  # the "<" of everything read, to compare with the chunk's own count
+    strings = cells.strings
+    dates = cells.dates
+    columns = _COLUMNS
+    pieces = chunk.split(b"</row>")
+    expected += len(pieces) - 1
+    for piece in pieces:
+        position = 0
+        while True:
+            tag = _ROW_TAG.match(piece, position)
+            if tag is None:
+                break  # what is left must hold no "<": the count below tells
+            expected += 1
+            position = tag.end()
+            attributes = tag.group(1)
+            number = next_row
+            if attributes:
+                found = _ROW_NUMBER.search(attributes)
+                if found is not None:
+                    number = _row_number(found.group(1).decode(), next_row)
+                elif b"r=" in attributes:
+                    raise _OtherLayout
+            while next_row < number:
+                records.append([])  # rows the file leaves out are empty
+                next_row += 1
+            next_row += 1
+            if tag.group(2):
+                records.append([])  # <row .../>
+                continue
+            record: list[Any] = []
+            records.append(record)
+            for (
+                letters,
+                _digits,
+                style_first,
+                kind,
+                style_last,
+                empty,
+                formula,
+                value_tag,
+                value,
+                no_value,
+                inline_tag,
+                inline,
+            ) in _CELL.findall(piece, position):
+                if empty:
+                    expected += 1
+                    continue
+                expected += 2
+                if formula:
+                    expected += formula.count(b"<")
+                if no_value:
+                    expected += 1
+                    value_tag = no_value  # <v/>: an empty value, as <v></v>
+                elif value_tag:
+                    expected += 2
+                if value_tag:
+                    if kind == b"s":
+                        index = int(value)
+                        cell: Any = strings[index] if 0 <= index < len(strings) else ""
+                    elif not kind or kind == b"n":
+                        try:
+                            number_value = float(value)
+                        except ValueError:
+                            # Empty, or not a number: what the expat path gives or refuses.
+                            cell = cells.typed(
+                                "n", _text(value), int(style_first or style_last or 0)
+                            )
+                        else:
+                            style = style_first or style_last
+                            if style and int(style) in dates:
+                                cell = _excel_date(
+                                    number_value, dates[int(style)], cells.epoch_1904
+                                )
+                            elif (
+                                number_value.is_integer()
+                                and b"." not in value
+                                and b"e" not in value
+                                and b"E" not in value
+                            ):
+                                cell = int(value)
+                            else:
+                                cell = number_value
+                    elif kind == b"b":
+                        cell = value.strip() in (b"1", b"true")
+                    else:
+                        cell = cells.typed(
+                            kind.decode(), _text(value), int(style_first or style_last or 0)
+                        )
+                elif inline_tag:
+                    expected += 4
+                    cell = cells.typed(
+                        kind.decode() or "n", _text(inline), int(style_first or style_last or 0)
+                    )
+                else:
+                    continue  # <c ...></c>: no value, as expat's path leaves it out
+                column = columns.get(letters)
+                if column is None:
+                    column = column_number(letters) - 1
+                    if column >= EXCEL_MAX_COLUMNS:
+                        raise beyond_limits()
+                    columns[letters] = column
+                width = len(record)
+                if column == width:
+                    record.append(cell)
+                elif column > width:
+                    record.extend([None] * (column - width))
+                    record.append(cell)
+                else:
+                    record[column] = cell
+            break  # a row's cells run to the end of its piece
+    if chunk.count(b"<") != expected:
+        raise _OtherLayout
+    return records, next_row
+
+
+_COLUMNS: dict[bytes, int] = {}
+
+
+def _check_number(text: str) -> None:
+    try:
+        float(text)
+    except ValueError:
+        # As python-calamine and openpyxl do: the sheet is damaged at this row.
+        raise ValueError(
+            _("a number cell holds “%(value)s”, which is not a number") % {"value": text[:50]}
+        ) from None
+
+
+def _text(raw: bytes) -> str:
+    """Decode a value's text as expat does: UTF-8, newlines as ``\\n``, then the entities."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise _OtherLayout from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in text:
+        if "&" in _ENTITY.sub("", text):
+            raise _OtherLayout  # an entity XML does not define: expat says the part is damaged
+        text = _ENTITY.sub(_entity, text)
+    return text
+
+
+def _entity(match: re.Match[str]) -> str:
+    decimal_code, hex_code, name = match.groups()
+    if name:
+        return _NAMED[name]
+    code = int(decimal_code) if decimal_code else int(hex_code, 16)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return chr(code)
+    if 0x10000 <= code <= 0x10FFFF:
+        return chr(code)
+    raise _OtherLayout

@@ -1,0 +1,255 @@
+"""The streaming XLSX reader (bulk_admin.sources.xlsx_stream): the common layout read by
+regular expressions gives exactly what expat's path gives, which gives what python-calamine and
+openpyxl give; anything else in the part sends the whole part to expat; memory stays flat."""
+
+import datetime
+import tracemalloc
+import zipfile
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bulk_admin.results import BadCell
+from bulk_admin.sources import XlsxSource, xlsx_stream
+from tests.test_peek import with_shared_strings
+from tests.test_sources import SHEET, normalized, read_error, rewrite_member
+
+HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
+TAIL = b"</sheetData></worksheet>"
+
+
+def records(path, reader="stream"):
+    with open(path, "rb") as file, XlsxSource(file, reader=reader) as source:
+        return source.info.headers, list(source.rows())
+
+
+@pytest.fixture
+def paths(monkeypatch):
+    """Count the blocks each path reads."""
+    seen = {"common": 0, "expat": 0}
+    common, raw = xlsx_stream._read_rows, xlsx_stream._raw_rows
+
+    def counted_common(*args):
+        seen["common"] += 1
+        return common(*args)
+
+    def counted_raw(*args):
+        seen["expat"] += 1
+        return raw(*args)
+
+    monkeypatch.setattr(xlsx_stream, "_read_rows", counted_common)
+    monkeypatch.setattr(xlsx_stream, "_raw_rows", counted_raw)
+    return seen
+
+
+def expat_only(monkeypatch):
+    def other(*args):
+        raise xlsx_stream._OtherLayout
+
+    monkeypatch.setattr(xlsx_stream, "_common_layout", other)
+
+
+def sheet_of(tmp_path, xml, name="hand.xlsx"):
+    """A workbook whose sheet part is ``xml``."""
+    book = openpyxl.Workbook()
+    book.active.append(["x"])
+    path = tmp_path / name
+    book.save(path)
+    return rewrite_member(path, SHEET, lambda _old: xml)
+
+
+TEXT = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12
+).filter(lambda text: not any(ord(c) < 32 and c not in "\t\n" for c in text))
+CELL = st.one_of(
+    st.none(),
+    TEXT,
+    st.sampled_from(["Tom & Jerry", "<b>", "a\nb", "  spaced  ", "=1+1", "&amp;", "ü ✓"]),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(min_value=datetime.date(1900, 3, 1)),
+    st.datetimes(min_value=datetime.datetime(1900, 3, 1)).map(
+        lambda value: value.replace(microsecond=0)
+    ),
+)
+
+
+@given(
+    rows=st.lists(st.lists(CELL, min_size=1, max_size=6), min_size=1, max_size=12),
+    shared=st.booleans(),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_the_common_layout_gives_what_expat_and_the_other_readers_give(
+    tmp_path_factory, monkeypatch, rows, shared
+):
+    seen = {"expat": 0}
+    raw = xlsx_stream._raw_rows
+
+    def counted_raw(*args):
+        seen["expat"] += 1
+        return raw(*args)
+
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b", "c", "d", "e", "f"])
+    for row in rows:
+        book.active.append(row)
+    path = tmp_path_factory.mktemp("stream") / "book.xlsx"
+    book.save(path)
+    if shared:
+        path = with_shared_strings(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(xlsx_stream, "_raw_rows", counted_raw)
+        streamed = records(path)
+    assert seen["expat"] == 0  # everything openpyxl writes is in the common layout
+    for reader in ("calamine", "openpyxl"):
+        headers, rows_read = records(path, reader)
+        assert headers == streamed[0]
+        assert normalized(rows_read) == normalized(streamed[1])
+    with monkeypatch.context() as patch:
+        expat_only(patch)
+        assert records(path) == streamed  # the same types too: 2 and 2.0 differ here
+
+
+def test_an_openpyxl_workbook_is_read_by_the_common_layout_path(tmp_path, paths):
+    book = openpyxl.Workbook()
+    for number in range(3000):
+        book.active.append([number, "title %d" % number, number / 8, datetime.date(2024, 1, 2)])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    headers, rows = records(with_shared_strings(path))
+    assert headers == ["0", "title 0", "0", "2024-01-02"]
+    assert rows[-1] == (3000, [2999, "title 2999", 2999 / 8, datetime.date(2024, 1, 2)])
+    assert paths["common"] >= 1 and paths["expat"] == 0
+
+
+def test_the_layouts_of_other_writers(tmp_path, paths):
+    xml = (
+        HEAD + b'<row r="1" spans="1:4" ht="15"><c r="A1" s="0" t="s"><v>0</v></c>'
+        b'<c r="B1" t="str"><f>A1&amp;"!"</f><v>Tom &amp; Jerry&#10;&#x41;</v></c>'
+        b'<c r="C1" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="D1" t="b"><v>1</v></c></row>'
+        b'<row r="3"/><row r="4"><c r="B4" s="1"/><c r="C4"><v>  </v></c>'
+        b'<c r="D4" t="inlineStr"><is><t xml:space="preserve"> x </t></is></c></row>' + TAIL
+    )
+    path = sheet_of(tmp_path, xml)
+    with zipfile.ZipFile(path) as archive:
+        assert b"sharedStrings" not in archive.read("[Content_Types].xml")
+    with open(path, "rb") as file, XlsxSource(file, reader="stream") as source:
+        assert source.info.headers[:2] == ["", "Tom & Jerry\nA"]  # no shared strings part
+        error = source.info.headers[2]
+        assert isinstance(error, BadCell) or error == "#DIV/0!"
+        assert list(source.rows()) == [(4, [None, None, None, " x "])]
+    assert paths == {"common": 1, "expat": 0}
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b"<!-- a comment -->",
+        b'<c r="B2" t="inlineStr"><is><r><t>rich</t></r><r><t> text</t></r></is></c>',
+        b'<c r="B2" cm="1"><v>5</v></c>',
+        b"<c><v>5</v></c>",
+        b"<c r='B2'><v>5</v></c>",
+    ],
+    ids=["comment", "rich-inline-text", "other-attribute", "no-reference", "single-quotes"],
+)
+def test_anything_else_sends_the_part_to_expat_with_the_same_rows(
+    tmp_path, monkeypatch, paths, odd
+):
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"><v>%d</v></c>%s</row>'
+        % (number, number, number, odd if number == 2 else b"")
+        for number in range(1, 5)
+    )
+    path = sheet_of(tmp_path, HEAD + rows + TAIL)
+    streamed = records(path)
+    assert paths["common"] == 1 and paths["expat"] == 1
+    assert streamed[1][0][1][0] == 2
+    assert streamed[1][0][1][1:] in ([5], ["rich text"], [])
+    with monkeypatch.context() as patch:
+        expat_only(patch)
+        assert records(path) == streamed
+
+
+def test_a_block_in_another_layout_after_many_rows_keeps_every_row_once(tmp_path, paths):
+    book = openpyxl.Workbook()
+    for number in range(60_000):
+        book.active.append([number, "t%d" % number])
+    path = tmp_path / "long.xlsx"
+    book.save(path)
+    rewrite_member(
+        path, SHEET, lambda xml: xml.replace(b"</sheetData>", b"<!-- end --></sheetData>")
+    )
+    headers, rows = records(path)
+    assert headers == ["0", "t0"]
+    assert [number for number, _cells in rows] == list(range(2, 60_001))
+    assert [cells[0] for _number, cells in rows] == list(range(1, 60_000))
+    assert paths["common"] > 1 and paths["expat"] == 1  # blocks before the comment, then expat
+
+
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        (
+            b'<row r="1"><c r="A1"><v>1</v></c></row><row r="1"><c r="A1"><v>2</v></c></row>',
+            "The file is not a valid XLSX workbook (the row number “1” is not a number or out "
+            "of order).",
+        ),
+        (
+            b'<row r="1"><c r="XFE1"><v>1</v></c></row>',
+            "The file is not a valid XLSX workbook (it places a cell beyond Excel's last row "
+            "1048576 or last column XFD).",
+        ),
+        (
+            b'<row r="1048577"><c r="A1048577"><v>1</v></c></row>',
+            "The file is not a valid XLSX workbook (it places a cell beyond Excel's last row "
+            "1048576 or last column XFD).",
+        ),
+        (
+            b'<row r="1"><c r="A1" t="n"><v>abc</v></c></row>',
+            "Row 1 of the workbook cannot be read: a number cell holds “abc”, which is not a "
+            "number",
+        ),
+        (b'<row r="1"><c r="A1" t="str"><v>&nbsp;</v></c></row>', "not valid XML"),
+        (b'<row r="1"><c r="A1" t="str"><v>a\x01b</v></c></row>', "not valid XML"),
+    ],
+    ids=["row-order", "far-column", "far-row", "bad-number", "unknown-entity", "control-char"],
+)
+def test_what_no_spreadsheet_writes_ends_in_a_message(tmp_path, settings, xml, message):
+    settings.BULK_ADMIN_XLSX_READER = "stream"
+    path = sheet_of(tmp_path, HEAD + xml + TAIL)
+    assert message in read_error(path)
+
+
+def test_memory_does_not_grow_with_the_sheet(tmp_path, monkeypatch):
+    # Blocks of 64 KiB instead of 1 MiB, so that a short sheet is already many blocks long.
+    monkeypatch.setattr("bulk_admin.workbook._BLOCK", 64 * 1024)
+    monkeypatch.setattr(xlsx_stream, "_PIECE", 16 * 1024)
+
+    def peak(rows):
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet("Data")
+        for number in range(rows):
+            sheet.append([number, "title %d" % number, number * 1.5])
+        path = tmp_path / f"{rows}.xlsx"
+        book.save(path)
+        with open(path, "rb") as file, XlsxSource(file, reader="stream") as source:
+            tracemalloc.start()
+            try:
+                count = sum(1 for _row in source.rows())
+                _current, top = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        assert count == rows - 1
+        return top
+
+    # 10,000 rows are about 11 blocks, 40,000 about 45: the peak is that of a block or two.
+    small, large = peak(10_000), peak(40_000)
+    assert large < 1.25 * small, (small, large)
+    assert large < 1024 * 1024, large
