@@ -76,6 +76,9 @@ CELL = st.one_of(
     st.datetimes(min_value=datetime.datetime(1900, 3, 1)).map(
         lambda value: value.replace(microsecond=0)
     ),
+    st.integers(min_value=0, max_value=10**8).map(
+        lambda seconds: datetime.timedelta(seconds=seconds)
+    ),
 )
 
 
@@ -115,6 +118,23 @@ def test_the_common_layout_gives_what_expat_and_the_other_readers_give(
     with monkeypatch.context() as patch:
         expat_only(patch)
         assert records(path) == streamed  # the same types too: 2 and 2.0 differ here
+
+
+def test_a_day_number_is_a_date_or_a_duration_by_its_own_style(tmp_path):
+    # 61 is 1900-03-01 in a date style and 61 days in a duration style, in any order.
+    book = openpyxl.Workbook()
+    rows = [
+        ["when", "how long"],
+        [datetime.date(1900, 3, 1), datetime.timedelta(days=61)],
+        [datetime.date(1900, 3, 1), datetime.timedelta(days=61)],
+        [datetime.timedelta(days=61), datetime.date(1900, 3, 1)],
+    ]
+    for row in rows:
+        book.active.append(row)
+    path = tmp_path / "days.xlsx"
+    book.save(path)
+    _headers, read = records(path)
+    assert [cells for _number, cells in read] == rows[1:]
 
 
 def test_an_openpyxl_workbook_is_read_by_the_common_layout_path(tmp_path, paths):

@@ -20,6 +20,7 @@ refused as they are met.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -39,7 +40,9 @@ from bulk_admin.workbook import EXCEL_MAX_COLUMNS, Workbook, _damaged, beyond_li
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
 _ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
-_ROW_TAG = re.compile(rb"\s*<row(\s[^>]*?)?(/?)>")
+# Groups: the row number when it comes first (as every common writer puts it), the other
+# attributes, "/" of an empty row.
+_ROW_TAG = re.compile(rb'\s*<row(?: r="([0-9]{1,7})")?(\s[^>]*?)?(/?)>')
 _ROW_NUMBER = re.compile(rb'\sr="([0-9]*)"')
 # Groups: column letters, row digits, style, type, style (either order), "/>" of an empty
 # cell, a formula element, "<v>" and the value, an empty "<v/>", "<is><t>" and the inline
@@ -92,6 +95,9 @@ class _Cells:
         self.dates = dates
         self.epoch_1904 = epoch_1904
         self._shared = _SharedStrings(strings)
+        # The dates of date-styled (not duration-styled) day numbers met: a sheet holds few
+        # distinct days, and building a date is most of the cost of such a cell.
+        self.day_numbers: dict[float, datetime.date] = {}
 
     def typed(self, kind: str, text: str, style: int) -> Any:
         if kind == "e":
@@ -173,12 +179,20 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
 
 def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
     """Read the rows of ``chunk`` (complete rows, the last one's ``</row>`` cut off)."""
+    try:
+        return _rows_of(chunk, cells, next_row)
+    except UnicodeDecodeError:
+        raise _OtherLayout from None  # not UTF-8: expat says where
+
+
+def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
     if _CONTROL.search(chunk):
         raise _OtherLayout  # characters XML does not allow: expat refuses the part
     records: list[list[Any]] = []
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
     strings = cells.strings
     dates = cells.dates
+    day_numbers = cells.day_numbers
     columns = _COLUMNS
     pieces = chunk.split(b"</row>")
     expected += len(pieces) - 1
@@ -190,9 +204,13 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
                 break  # what is left must hold no "<": the count below tells
             expected += 1
             position = tag.end()
-            attributes = tag.group(1)
+            first, attributes, self_closed = tag.groups()
             number = next_row
-            if attributes:
+            if first:
+                number = _row_number(first.decode(), next_row)
+                if attributes and b"r=" in attributes:
+                    raise _OtherLayout  # a second r: not XML; expat says so
+            elif attributes:
                 found = _ROW_NUMBER.search(attributes)
                 if found is not None:
                     number = _row_number(found.group(1).decode(), next_row)
@@ -202,10 +220,11 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
                 records.append([])  # rows the file leaves out are empty
                 next_row += 1
             next_row += 1
-            if tag.group(2):
+            if self_closed:
                 records.append([])  # <row .../>
                 continue
             record: list[Any] = []
+            width = 0
             records.append(record)
             for (
                 letters,
@@ -221,22 +240,13 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
                 inline_tag,
                 inline,
             ) in _CELL.findall(piece, position):
-                if empty:
-                    expected += 1
-                    continue
-                expected += 2
-                if formula:
-                    expected += formula.count(b"<")
-                if no_value:
-                    expected += 1
-                    value_tag = no_value  # <v/>: an empty value, as <v></v>
-                elif value_tag:
-                    expected += 2
+                # The common cells first: a value, an inline text. Each adds the "<" it holds.
                 if value_tag:
+                    expected += 4
                     if kind == b"s":
                         index = int(value)
                         cell: Any = strings[index] if 0 <= index < len(strings) else ""
-                    elif not kind or kind == b"n":
+                    elif kind == b"n" or not kind:
                         try:
                             number_value = float(value)
                         except ValueError:
@@ -247,9 +257,16 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
                         else:
                             style = style_first or style_last
                             if style and int(style) in dates:
-                                cell = _excel_date(
-                                    number_value, dates[int(style)], cells.epoch_1904
-                                )
+                                duration = dates[int(style)]
+                                if not duration and number_value in day_numbers:
+                                    cell = day_numbers[number_value]
+                                else:
+                                    cell = _excel_date(number_value, duration, cells.epoch_1904)
+                                    if (
+                                        cell.__class__ is datetime.date
+                                        and len(day_numbers) < 100_000
+                                    ):
+                                        day_numbers[number_value] = cell
                             elif (
                                 number_value.is_integer()
                                 and b"." not in value
@@ -261,29 +278,52 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
                                 cell = number_value
                     elif kind == b"b":
                         cell = value.strip() in (b"1", b"true")
+                    elif kind == b"str":
+                        cell = _text(value) if b"&" in value or b"\r" in value else value.decode()
                     else:
                         cell = cells.typed(
                             kind.decode(), _text(value), int(style_first or style_last or 0)
                         )
                 elif inline_tag:
-                    expected += 4
+                    expected += 6
+                    if kind != b"inlineStr":
+                        cell = cells.typed(
+                            kind.decode() or "n",
+                            _text(inline),
+                            int(style_first or style_last or 0),
+                        )
+                    elif b"&" in inline or b"\r" in inline:
+                        cell = _text(inline)
+                    else:
+                        cell = inline.decode()
+                elif empty:
+                    expected += 1  # <c .../>
+                    continue
+                elif no_value:
+                    expected += 3  # <c ...><v/></c>: an empty value, as <v></v>
                     cell = cells.typed(
-                        kind.decode() or "n", _text(inline), int(style_first or style_last or 0)
+                        kind.decode() or "n", "", int(style_first or style_last or 0)
                     )
                 else:
-                    continue  # <c ...></c>: no value, as expat's path leaves it out
+                    expected += 2  # <c ...></c>: no value, as expat's path leaves it out
+                    if formula:
+                        expected += formula.count(b"<")
+                    continue
+                if formula:
+                    expected += formula.count(b"<")
                 column = columns.get(letters)
                 if column is None:
                     column = column_number(letters) - 1
                     if column >= EXCEL_MAX_COLUMNS:
                         raise beyond_limits()
                     columns[letters] = column
-                width = len(record)
                 if column == width:
                     record.append(cell)
+                    width += 1
                 elif column > width:
                     record.extend([None] * (column - width))
                     record.append(cell)
+                    width = column + 1
                 else:
                     record[column] = cell
             break  # a row's cells run to the end of its piece
