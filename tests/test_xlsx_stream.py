@@ -173,11 +173,11 @@ def test_the_layouts_of_other_writers(tmp_path, paths):
     [
         b"<!-- a comment -->",
         b'<c r="B2" t="inlineStr"><is><r><t>rich</t></r><r><t> text</t></r></is></c>',
-        b'<c r="B2" cm="1"><v>5</v></c>',
+        b'<c r="B2"><v>5</v><extLst/></c>',
         b"<c><v>5</v></c>",
         b"<c r='B2'><v>5</v></c>",
     ],
-    ids=["comment", "rich-inline-text", "other-attribute", "no-reference", "single-quotes"],
+    ids=["comment", "rich-inline-text", "unknown-child", "no-reference", "single-quotes"],
 )
 def test_anything_else_sends_the_part_to_expat_with_the_same_rows(
     tmp_path, monkeypatch, paths, odd
@@ -192,6 +192,22 @@ def test_anything_else_sends_the_part_to_expat_with_the_same_rows(
     assert paths["common"] == 1 and paths["expat"] == 1
     assert streamed[1][0][1][0] == 2
     assert streamed[1][0][1][1:] in ([5], ["rich text"], [])
+    with monkeypatch.context() as patch:
+        expat_only(patch)
+        assert records(path) == streamed
+
+
+def test_attributes_expat_ignores_are_ignored_by_the_common_layout_too(
+    tmp_path, monkeypatch, paths
+):
+    xml = (
+        HEAD + b'<row r="1"><c r="A1" t="n" cm="1" vm="2"><v>5</v></c>'
+        b'<c r="B1" s=\'0\' ph="1" t="n" ><v>6</v></c><c r="C1"  s="x"><v>7</v></c></row>' + TAIL
+    )
+    path = sheet_of(tmp_path, xml)
+    streamed = records(path)
+    assert streamed == (["5", "6", "7"], [])
+    assert paths == {"common": 1, "expat": 0}
     with monkeypatch.context() as patch:
         expat_only(patch)
         assert records(path) == streamed

@@ -17,6 +17,7 @@ something asks for them (a chunk hook, the bulk_create sink, the key checker).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -125,9 +126,8 @@ class ColumnarPlan:
         row_numbers = [number for number, _cells in rows]
         all_cells = [cells for _number, cells in rows]
         width = max(map(len, all_cells), default=0)
-        if min(map(len, all_cells), default=0) != width:
-            all_cells = [cells + [None] * (width - len(cells)) for cells in all_cells]
-        by_index = list(zip(*all_cells, strict=True)) if width else []
+        # Rows shorter than the widest (an XLSX row ends at its last cell) end in None.
+        by_index = list(itertools.zip_longest(*all_cells)) if width else []
         values: list[Values] = [None] * plan.width
         kinds: list[_Kind | None] = [None] * plan.width
         bad: dict[int, list[RowError]] = {}

@@ -327,6 +327,9 @@ class _Empty:
 Values = Any
 
 
+_is_bad_cell = BadCell.__instancecheck__  # one C call per cell
+
+
 class _VectorColumn:
     """One mapped column converted with Arrow kernels, per-cell for the uncertain cells."""
 
@@ -338,7 +341,7 @@ class _VectorColumn:
 
     def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
         """Return the column's values and ``{index in chunk: message}``."""
-        if any(cell.__class__ is BadCell for cell in cells):
+        if any(map(_is_bad_cell, cells)):
             # An Excel error or NUL cell is a str to Arrow: the per-cell path refuses it.
             return _per_cell(self.column, cells, range(len(cells)), self.kind)
         try:

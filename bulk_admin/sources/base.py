@@ -95,6 +95,9 @@ def _clean_header(cells: list[Any]) -> list[str]:
     return headers
 
 
+_is_text = str.__instancecheck__  # one C call per cell
+
+
 class _Limits:
     """The row, column and cell limits, read from the settings once per file."""
 
@@ -124,7 +127,7 @@ class _Limits:
         if self.all_text:
             longest = max(map(len, cells), default=0)
         else:
-            longest = max((len(cell) for cell in cells if cell.__class__ is str), default=0)
+            longest = max(map(len, filter(_is_text, cells)), default=0)
         if longest > self.max_cell:
             for index, cell in enumerate(cells):
                 if isinstance(cell, str) and len(cell) > self.max_cell:

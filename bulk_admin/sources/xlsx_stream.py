@@ -44,16 +44,15 @@ _ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
 # attributes, "/" of an empty row.
 _ROW_TAG = re.compile(rb'\s*<row(?: r="([0-9]{1,7})")?(\s[^>]*?)?(/?)>')
 _ROW_NUMBER = re.compile(rb'\sr="([0-9]*)"')
-# Groups: column letters, row digits, style, type, style (either order), "/>" of an empty
-# cell, a formula element, "<v>" and the value, an empty "<v/>", "<is><t>" and the inline
-# text.
+# Groups: column letters, the other attributes (ending in "/" for an empty cell), a formula
+# element, an empty value ("<v/>", "<v></v>"), a value, an inline text. Few groups: each one
+# costs the regular expression engine more than the bytes it scans.
 _CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="([a-zA-Z]{1,9})")?'
-    rb'(?: s="([0-9]{1,9})")?'
-    rb"\s*(?:(/>)|>(<f>[^<]*</f>|<f\s[^>]*/>|<f\s[^>]*>[^<]*</f>)?"
-    rb'(?:(<v>)([^<]*)</v>|(<v\s*/>)|(<is><t(?: xml:space="preserve")?>)([^<]*)</t></is>)?'
-    rb"</c>)"
+    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>'
+    rb"(?:(<f[^>]*>[^<]*</f>|<f[^>]*/>)?"
+    rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>|<is><t[^>]*>([^<]+)</t></is>)?</c>)?"
 )
+_ATTRIBUTE = re.compile(rb"""\s+([\w:.-]+)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')""")
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -192,6 +191,7 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
     strings = cells.strings
     dates = cells.dates
+    cell_attributes = _CELL_ATTRIBUTES
     day_numbers = cells.day_numbers
     columns = _COLUMNS
     pieces = chunk.split(b"</row>")
@@ -226,38 +226,33 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
             record: list[Any] = []
             width = 0
             records.append(record)
-            for (
-                letters,
-                _digits,
-                style_first,
-                kind,
-                style_last,
-                empty,
-                formula,
-                value_tag,
-                value,
-                no_value,
-                inline_tag,
-                inline,
-            ) in _CELL.findall(piece, position):
+            for letters, attributes, formula, no_value, value, inline in _CELL.findall(
+                piece, position
+            ):
+                known = cell_attributes.get(attributes)
+                if known is None:
+                    known = _cell_attributes(attributes)
+                    if len(cell_attributes) < 10_000:
+                        cell_attributes[attributes] = known
+                style, kind, self_closed = known
+                if self_closed:
+                    expected += 1  # <c .../>: the rest of the pattern matched nothing
+                    continue
                 # The common cells first: a value, an inline text. Each adds the "<" it holds.
-                if value_tag:
+                if value:
                     expected += 4
                     if kind == b"s":
                         index = int(value)
                         cell: Any = strings[index] if 0 <= index < len(strings) else ""
-                    elif kind == b"n" or not kind:
+                    elif kind == b"n":
                         try:
                             number_value = float(value)
                         except ValueError:
-                            # Empty, or not a number: what the expat path gives or refuses.
-                            cell = cells.typed(
-                                "n", _text(value), int(style_first or style_last or 0)
-                            )
+                            # Not a number: what the expat path refuses.
+                            cell = cells.typed("n", _text(value), style)
                         else:
-                            style = style_first or style_last
-                            if style and int(style) in dates:
-                                duration = dates[int(style)]
+                            if style and style in dates:
+                                duration = dates[style]
                                 if not duration and number_value in day_numbers:
                                     cell = day_numbers[number_value]
                                 else:
@@ -281,31 +276,23 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                     elif kind == b"str":
                         cell = _text(value) if b"&" in value or b"\r" in value else value.decode()
                     else:
-                        cell = cells.typed(
-                            kind.decode(), _text(value), int(style_first or style_last or 0)
-                        )
-                elif inline_tag:
+                        cell = cells.typed(kind.decode(), _text(value), style)
+                elif inline:
                     expected += 6
                     if kind != b"inlineStr":
-                        cell = cells.typed(
-                            kind.decode() or "n",
-                            _text(inline),
-                            int(style_first or style_last or 0),
-                        )
+                        cell = cells.typed(kind.decode(), _text(inline), style)
                     elif b"&" in inline or b"\r" in inline:
                         cell = _text(inline)
                     else:
                         cell = inline.decode()
-                elif empty:
-                    expected += 1  # <c .../>
-                    continue
                 elif no_value:
-                    expected += 3  # <c ...><v/></c>: an empty value, as <v></v>
-                    cell = cells.typed(
-                        kind.decode() or "n", "", int(style_first or style_last or 0)
-                    )
+                    # <v/> or <v></v>: an empty value (an empty text, a number cell left out).
+                    expected += 2 + no_value.count(b"<")
+                    cell = cells.typed(kind.decode(), "", style)  # None: counts in the width
                 else:
-                    expected += 2  # <c ...></c>: no value, as expat's path leaves it out
+                    # <c ...></c>, or contents the pattern does not know: then the count of
+                    # "<" differs, and expat reads the part.
+                    expected += 2
                     if formula:
                         expected += formula.count(b"<")
                     continue
@@ -333,6 +320,34 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
 
 
 _COLUMNS: dict[bytes, int] = {}
+# A cell tag's attributes after its reference, as written (' s="1" t="n"'): style, type, and
+# whether the tag closes itself. A sheet uses a few dozen such strings.
+_CELL_ATTRIBUTES: dict[bytes, tuple[int, bytes, bool]] = {}
+
+
+def _cell_attributes(attributes: bytes) -> tuple[int, bytes, bool]:
+    """Read the style and type of a cell tag as expat's path does; _OtherLayout if odd."""
+    text = attributes.rstrip()
+    self_closed = text.endswith(b"/")
+    if self_closed:
+        text = text[:-1]
+    values: dict[bytes, bytes] = {}
+    end = 0
+    for match in _ATTRIBUTE.finditer(text):
+        if match.start() != end:
+            raise _OtherLayout
+        end = match.end()
+        name = match.group(1)
+        if name in values or name == b"r":
+            raise _OtherLayout  # an attribute twice: expat refuses the part
+        values[name] = match.group(2) if match.group(2) is not None else match.group(3)
+    if text[end:].strip():
+        raise _OtherLayout
+    try:
+        style = int(values.get(b"s") or 0)
+    except ValueError:
+        style = 0
+    return style, values.get(b"t") or b"n", self_closed
 
 
 def _check_number(text: str) -> None:
