@@ -55,3 +55,4 @@ elif os.environ.get("BENCH_DB") == "mariadb":
 
 # The XLSX reader of bulk_admin ("auto" = python-calamine when installed).
 BULK_ADMIN_XLSX_READER = os.environ.get("BENCH_XLSX_READER", "auto")
+BULK_ADMIN_STREAM_COPY = os.environ.get("BENCH_STREAM_COPY", "1") == "1"
