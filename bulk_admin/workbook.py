@@ -211,6 +211,15 @@ class Workbook:
     def has_part(self, part: str) -> bool:
         return part.lower() in self._by_name
 
+    def unpacked_size(self, part: str) -> int:
+        """Return the size ``part`` declares once inflated (0 if it is missing).
+
+        The archive was checked against ``BULK_ADMIN_MAX_XLSX_UNCOMPRESSED`` with these sizes,
+        and zipfile refuses a part that inflates to more than it declares.
+        """
+        info = self._by_name.get(part.lower())
+        return info.file_size if info is not None else 0
+
     def shared_strings_part(self) -> str | None:
         """Return the name of the shared strings part, or None."""
         for name, info in self._by_name.items():

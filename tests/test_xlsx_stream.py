@@ -289,3 +289,38 @@ def test_memory_does_not_grow_with_the_sheet(tmp_path, monkeypatch):
     small, large = peak(10_000), peak(40_000)
     assert large < 1.25 * small, (small, large)
     assert large < 1024 * 1024, large
+
+
+@pytest.fixture
+def small_book(tmp_path):
+    book = openpyxl.Workbook()
+    for row in (["a"], [1], [2]):
+        book.active.append(row)
+    path = tmp_path / "small.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        return path, archive.getinfo(SHEET).file_size
+
+
+def reader_of(path):
+    with open(path, "rb") as file, XlsxSource(file, reader="calamine") as source:
+        return source.reader, list(source.rows())
+
+
+def test_a_sheet_part_too_large_for_calamine_is_streamed_without_a_scan(
+    small_book, settings, monkeypatch
+):
+    path, size = small_book
+    settings.BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS = size // 20 - 1
+    monkeypatch.setattr("bulk_admin.workbook.Workbook.scan", None)  # would fail if called
+    assert reader_of(path) == ("stream", [(2, [1]), (3, [2])])
+
+
+def test_a_sheet_whose_range_is_too_large_for_calamine_is_streamed(small_book, settings):
+    path, size = small_book
+    # The part is small, but its range counts 26 columns (up to Z) for each of 3 rows.
+    settings.BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS = 3 * 26 - 1
+    assert size < 20 * (3 * 26 - 1)
+    assert reader_of(path) == ("stream", [(2, [1]), (3, [2])])
+    settings.BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS = 3 * 26
+    assert reader_of(path) == ("calamine", [(2, [1.0]), (3, [2.0])])

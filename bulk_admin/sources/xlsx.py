@@ -89,6 +89,11 @@ def _with_error_cells(cells: list[Any], errors: list[tuple[int, str]]) -> list[A
 
 
 READERS = ("auto", "calamine", "openpyxl", "stream")
+# About the fewest bytes of sheet XML a cell with a value takes (<c r="A1"><v>1</v></c> is
+# 22). A sheet part larger than this many times BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS goes to
+# the streaming reader without a scan: it holds more cells than calamine may take, or texts
+# long enough to make calamine's copy of them large anyway.
+_MIN_CELL_BYTES = 20
 
 
 def _chosen_reader(reader: str) -> str:
@@ -134,6 +139,11 @@ class XlsxSource(Source):
         try:
             name = _choose_sheet(workbook.sheet_names(), sheet)
             reader = _chosen_reader(reader or conf.XLSX_READER)
+            if reader == "calamine" and (
+                workbook.unpacked_size(workbook.part_of(name) or "")
+                > conf.XLSX_MAX_CALAMINE_CELLS * _MIN_CELL_BYTES
+            ):
+                reader = "stream"
             if reader != "stream":
                 scan = workbook.scan(name)
                 if reader == "calamine" and (
