@@ -105,6 +105,11 @@ class _Cells:
             if not text.strip():
                 return None
             _check_number(text)
+        elif kind == "s" and not text.strip().isdigit():
+            raise ValueError(
+                _("a shared string cell holds “%(value)s”, which is not a string's number")
+                % {"value": text[:50]}
+            )
         return _typed(kind, text, style, self._shared, self.dates, self.epoch_1904)
 
     def record(self, row: dict[int, tuple[str, str, int]]) -> list[Any]:
@@ -180,8 +185,10 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
     """Read the rows of ``chunk`` (complete rows, the last one's ``</row>`` cut off)."""
     try:
         return _rows_of(chunk, cells, next_row)
-    except UnicodeDecodeError:
-        raise _OtherLayout from None  # not UTF-8: expat says where
+    except (UnicodeDecodeError, ValueError):
+        # Not UTF-8, or a cell that is not what its type says: expat's path reads the part
+        # again row by row, and the error names the row it is on.
+        raise _OtherLayout from None
 
 
 def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
