@@ -105,10 +105,13 @@ def _raw_rows(
     cell_style = 0
     texts: list[str] = []
     inline = False
+    sheet_data: Any = None
     for event, element in _events(workbook, part):
         tag = element.tag
         if event == "start":
-            if tag == _N + "row":
+            if tag == _N + "sheetData":
+                sheet_data = element
+            elif tag == _N + "row":
                 number = _row_number(element.get("r"), next_row)
                 while next_row < number and produced < count:
                     yield {}  # rows the file leaves out are empty
@@ -139,6 +142,8 @@ def _raw_rows(
             produced += 1
             next_row += 1
             element.clear()
+            if sheet_data is not None:
+                sheet_data.clear()  # the rows read: the parser keeps no element per row
             if produced >= count:
                 return
     # A sheet shorter than ``count`` rows: what it has.
@@ -202,6 +207,7 @@ def _shared_string_items(workbook: Workbook) -> Iterator[str]:
         return
     depth_phonetic = 0
     texts: list[str] = []
+    table: Any = None
     for event, element in _events(workbook, part):
         tag = element.tag
         if tag == _N + "rPh":  # phonetic hints: not part of the text
@@ -209,10 +215,14 @@ def _shared_string_items(workbook: Workbook) -> Iterator[str]:
         elif event == "start":
             if tag == _N + "si":
                 texts = []
+            elif tag == _N + "sst":
+                table = element
         elif tag == _N + "t" and not depth_phonetic:
             texts.append(element.text or "")
         elif tag == _N + "si":
             yield "".join(texts)
+            if table is not None:
+                table.clear()  # the items read: the parser keeps no element per string
             element.clear()
 
 

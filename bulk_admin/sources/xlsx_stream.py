@@ -20,10 +20,13 @@ refused as they are met.
 
 from __future__ import annotations
 
+import array
 import datetime
+import os
 import re
-from collections.abc import Iterator
-from typing import Any
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 from django.utils.translation import gettext as _
 
@@ -39,6 +42,8 @@ from bulk_admin.sources.base import excel_error_cell
 from bulk_admin.workbook import EXCEL_MAX_COLUMNS, Workbook, _damaged, beyond_limits, column_number
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
+_SST = re.compile(rb"<(\w+:)?sst(?:\s[^>]*?)?(/?)>")
+_PLAIN_ITEM = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
 _ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
 # Groups: the row number when it comes first (as every common writer puts it), the other
 # attributes, "/" of an empty row.
@@ -70,26 +75,178 @@ def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
     part = workbook.part_of(sheet) or ""
     if not workbook.has_part(part):
         raise _damaged(_("the part of sheet “%(sheet)s” is missing") % {"sheet": sheet})
-    cells = _Cells(
-        list(_shared_string_items(workbook)), _date_styles(workbook), workbook.date1904()
-    )
+    strings = _shared_strings(workbook)
+    cells = _Cells(strings, _date_styles(workbook), workbook.date1904())
     given = 0
     try:
-        for record in _common_layout(workbook, part, cells):
-            yield record
+        try:
+            for record in _common_layout(workbook, part, cells):
+                yield record
+                given += 1
+            return
+        except _OtherLayout:
+            pass
+        for index, row in enumerate(_raw_rows(workbook, part, None)):
+            if index >= given:
+                yield cells.record(row)
+    finally:
+        if isinstance(strings, _StringTable):
+            strings.close()
+
+
+# Above this many unpacked bytes of shared strings, they are kept as one UTF-8 buffer; above
+# this much text, that buffer is a temporary file.
+_COMPACT_STRINGS = 8 * 1024 * 1024
+_SPILLED_STRINGS = 32 * 1024 * 1024
+_WRITE_BLOCK = 1024 * 1024
+
+
+def _shared_strings(workbook: Workbook) -> Sequence[str]:
+    """Return the workbook's shared strings: a list, or a _StringTable for a large part."""
+    part = workbook.shared_strings_part()
+    if part is None:
+        return []
+    items = _string_items(workbook, part)
+    if workbook.unpacked_size(part) > _COMPACT_STRINGS:
+        return _StringTable(items)
+    return list(items)
+
+
+def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
+    """Yield the shared strings: plain items by a pattern, the whole part by expat otherwise."""
+    given = 0
+    try:
+        for text in _plain_strings(workbook, part):
+            yield text
             given += 1
         return
     except _OtherLayout:
         pass
-    for index, row in enumerate(_raw_rows(workbook, part, None)):
+    for index, text in enumerate(_shared_string_items(workbook)):
         if index >= given:
-            yield cells.record(row)
+            yield text
+
+
+def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
+    """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items."""
+    pending = b""
+    started = False
+    for block in workbook.blocks(part):
+        data = pending + block if pending else block
+        if not started:
+            declared = _ENCODING.match(data.lstrip()[:200])
+            if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+                raise _OtherLayout
+            tag = _SST.search(data)
+            if tag is None:
+                pending = data[-64:]
+                continue
+            if tag.group(1):
+                raise _OtherLayout
+            if tag.group(2):
+                return  # <sst/>
+            started = True
+            data = data[tag.end() :]
+        end = data.find(b"</sst>")
+        if end != -1:
+            yield from _plain_items(data[:end])
+            return
+        cut = data.rfind(b"</si>")
+        if cut == -1:
+            if len(data) > _MAX_PENDING:
+                raise _OtherLayout
+            pending = data
+            continue
+        pending = data[cut + 5 :]
+        yield from _plain_items(data[: cut + 5])
+    raise _OtherLayout
+
+
+def _plain_items(chunk: bytes) -> list[str]:
+    texts = _PLAIN_ITEM.findall(chunk)
+    if chunk.count(b"<") != 4 * len(texts) or _CONTROL.search(chunk):
+        raise _OtherLayout  # rich text, phonetic hints, empty items, comments...
+    try:
+        return [_text(text) if b"&" in text or b"\r" in text else text.decode() for text in texts]
+    except UnicodeDecodeError:
+        raise _OtherLayout from None
+
+
+class _StringTable(Sequence[str]):
+    """Strings kept as UTF-8 bytes and the offset where each ends, 4 or 8 bytes a string.
+
+    A list of a million distinct strings costs about 75 bytes each besides their text. The
+    bytes stay in memory up to ``_SPILLED_STRINGS``, and go to a temporary file beyond it,
+    read back a string at a time (``os.pread``): the memory is then that of the offsets, and
+    of the last strings asked for (a column of repeated names asks for the same ones).
+    """
+
+    _ends: array.array[int]
+
+    def __init__(self, texts: Iterable[str]):
+        buffer = bytearray()
+        ends = array.array("I")  # 4 bytes an offset, 8 once the text passes 4 GiB
+        self._file: Any = None
+        written = 0
+        for text in texts:
+            buffer += text.encode()
+            try:
+                ends.append(written + len(buffer))
+            except OverflowError:
+                ends = array.array("q", ends)
+                ends.append(written + len(buffer))
+            if len(buffer) >= _WRITE_BLOCK and (
+                self._file is not None or ends[-1] > _SPILLED_STRINGS
+            ):
+                if self._file is None:
+                    # Closed by close(), when the stream ends.
+                    self._file = tempfile.TemporaryFile(prefix="bulk_admin-strings-")  # noqa: SIM115
+                self._file.write(buffer)
+                written += len(buffer)
+                buffer = bytearray()
+        if self._file is not None:
+            self._file.write(buffer)
+            self._file.flush()
+            buffer = bytearray()
+        self._buffer = bytes(buffer)
+        self._ends = ends
+        self._recent: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        ends = self._ends
+        if index < 0:
+            index += len(ends)
+        start = ends[index - 1] if index else 0
+        if self._file is None:
+            return self._buffer[start : ends[index]].decode()
+        text = self._recent.get(index)
+        if text is None:
+            text = os.pread(self._file.fileno(), ends[index] - start, start).decode()
+            if len(self._recent) >= 4096:
+                self._recent.clear()
+            self._recent[index] = text
+        return text
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 class _Cells:
     """Typed cells from their type, text and style, as :func:`bulk_admin.peek._typed` does."""
 
-    def __init__(self, strings: list[str], dates: dict[int, bool], epoch_1904: bool):
+    def __init__(self, strings: Sequence[str], dates: dict[int, bool], epoch_1904: bool):
         self.strings = strings
         self.dates = dates
         self.epoch_1904 = epoch_1904
@@ -122,7 +279,7 @@ class _Cells:
 class _SharedStrings:
     """The shared strings as the mapping :func:`bulk_admin.peek._typed` reads."""
 
-    def __init__(self, strings: list[str]):
+    def __init__(self, strings: Sequence[str]):
         self._strings = strings
 
     def get(self, index: int, default: str) -> str:
