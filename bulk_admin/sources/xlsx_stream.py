@@ -130,23 +130,8 @@ def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
 def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
     """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items."""
     pending = b""
-    started = False
-    for block in workbook.blocks(part):
+    for block in _contents(workbook, part, _SST, b"</sst>"):
         data = pending + block if pending else block
-        if not started:
-            declared = _ENCODING.match(data.lstrip()[:200])
-            if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-                raise _OtherLayout
-            tag = _SST.search(data)
-            if tag is None:
-                pending = data[-64:]
-                continue
-            if tag.group(1):
-                raise _OtherLayout
-            if tag.group(2):
-                return  # <sst/>
-            started = True
-            data = data[tag.end() :]
         end = data.find(b"</sst>")
         if end != -1:
             yield from _plain_items(data[:end])
@@ -292,24 +277,9 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
     A piece's records are given only once all of the piece has been read.
     """
     pending = b""
-    started = False
     next_row = 1
-    for block in workbook.blocks(part):
+    for block in _contents(workbook, part, _SHEET_DATA, b"</sheetData>"):
         data = pending + block if pending else block
-        if not started:
-            declared = _ENCODING.match(data.lstrip()[:200])
-            if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-                raise _OtherLayout
-            tag = _SHEET_DATA.search(data)
-            if tag is None:
-                pending = data[-64:]  # the tag may be split between blocks
-                continue
-            if tag.group(1):
-                raise _OtherLayout
-            if tag.group(2):
-                return  # <sheetData/>: no rows
-            started = True
-            data = data[tag.end() :]
         end = data.find(b"</sheetData>")
         limit = len(data) if end == -1 else end
         position = 0
@@ -333,8 +303,37 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
         pending = data[cut + 6 :]
         records, next_row = _read_rows(data[position:cut], cells, next_row)
         yield from records
-    # No <sheetData> in UTF-8, or a part that ends before </sheetData>: expat reads it, and
-    # says how it is damaged.
+    # A part that ends before </sheetData>: expat reads it, and says how it is damaged.
+    raise _OtherLayout
+
+
+def _contents(
+    workbook: Workbook, part: str, opening: re.Pattern[bytes], closing: bytes
+) -> Iterator[bytes]:
+    """Yield the bytes of ``part`` after its ``opening`` tag, block by block.
+
+    An element that closes itself gives ``closing`` alone. _OtherLayout if the part is not
+    UTF-8, if the tag has a namespace prefix, or if it is not found.
+    """
+    pending = b""
+    blocks = workbook.blocks(part)
+    for block in blocks:
+        data = pending + block if pending else block
+        declared = _ENCODING.match(data.lstrip()[:200])
+        if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+            raise _OtherLayout
+        tag = opening.search(data)
+        if tag is None:
+            pending = data[-64:]  # the tag may be split between blocks
+            continue
+        if tag.group(1):
+            raise _OtherLayout
+        if tag.group(2):
+            yield closing  # <sheetData/>, <sst/>: no items
+            return
+        yield data[tag.end() :]
+        yield from blocks
+        return
     raise _OtherLayout
 
 
