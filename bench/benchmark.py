@@ -435,6 +435,21 @@ _INLINE_CELL = re.compile(
 )
 
 
+# Where a workbook declares its shared-strings part: (closing tag, declaration before it).
+_SHARED_STRINGS_DECLARED = {
+    "[Content_Types].xml": (
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>',
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        b"</Relationships>",
+        b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>',
+    ),
+}
+
+
 def write_xlsx_shared(source: Path, path: Path) -> None:
     """Write the workbook ``source`` again with its texts in a shared-strings table.
 
@@ -473,20 +488,9 @@ def write_xlsx_shared(source: Path, path: Path) -> None:
                         outer.write(_INLINE_CELL.sub(shared, pending))
                     continue
                 data = old.read(info)
-                if info.filename == "[Content_Types].xml":
-                    data = data.replace(
-                        b"</Types>",
-                        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                        b"vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-                        b'"/></Types>',
-                    )
-                elif info.filename == "xl/_rels/workbook.xml.rels":
-                    data = data.replace(
-                        b"</Relationships>",
-                        b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/'
-                        b'officeDocument/2006/relationships/sharedStrings" '
-                        b'Target="sharedStrings.xml"/></Relationships>',
-                    )
+                if info.filename in _SHARED_STRINGS_DECLARED:
+                    closing, declaration = _SHARED_STRINGS_DECLARED[info.filename]
+                    data = data.replace(closing, declaration + closing)
                 new.writestr(info, data)
             with new.open("xl/sharedStrings.xml", "w", force_zip64=True) as table:
                 table.write(
