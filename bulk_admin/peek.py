@@ -137,6 +137,8 @@ def _raw_rows(
                 row[column] = (cell_kind, "".join(texts), cell_style)
             column += 1
             element.clear()
+        elif tag == _N + "sheetData":
+            return  # rows elsewhere (in an extension) are not the sheet's
         elif tag == _N + "row":
             yield row
             produced += 1

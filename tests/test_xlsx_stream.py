@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import _shared_string_items
 from bulk_admin.results import BadCell
 from bulk_admin.sources import XlsxSource, xlsx_stream
@@ -57,6 +58,18 @@ def expat_only(monkeypatch):
         raise xlsx_stream._OtherLayout
 
     monkeypatch.setattr(xlsx_stream, "_common_layout", other)
+    monkeypatch.setattr(xlsx_stream, "_plain_strings", other)
+
+
+def outcome(path, monkeypatch, expat=False):
+    """The records read, or the message of the SourceError the reading ends in."""
+    with monkeypatch.context() as patch:
+        if expat:
+            expat_only(patch)
+        try:
+            return records(path)
+        except SourceError as error:
+            return str(error)
 
 
 def sheet_of(tmp_path, xml, name="hand.xlsx"):
@@ -407,3 +420,140 @@ def test_shared_strings_are_the_same_however_they_are_kept(
             strings.close()
         workbook.close()
     assert records(path) == (rows[0], expected)
+
+
+ROOT = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+ROWS = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>19.99</v></c></row>'
+STYLES_DATE_1 = (
+    b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14"/></cellXfs></styleSheet>'
+)
+STYLES_DATE_0 = (
+    b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<cellXfs count="1"><xf numFmtId="14"/></cellXfs></styleSheet>'
+)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # What comes before <sheetData>.
+        b'<!-- <sheetData><row r="2"><c r="A2"><v>0.01</v></c></row></sheetData> -->'
+        + ROOT
+        + b"<sheetData>"
+        + ROWS
+        + TAIL,
+        b'<!DOCTYPE worksheet [<!ATTLIST c t CDATA "b">]>' + ROOT + b"<sheetData>" + ROWS + TAIL,
+        b'\xef\xbb\xbf<?xml version="1.0" encoding="ISO-8859-1"?>'
+        + ROOT
+        + b'<sheetData><row r="1"><c r="A1" t="str"><v>caf\xc3\xa9</v></c></row>'
+        + TAIL,
+        b'<worksheet xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"><sheetData>'
+        + ROWS
+        + TAIL,
+        b"<?pi x?>" + ROOT + b"<sheetData>" + ROWS + TAIL,
+        # Inside it.
+        HEAD + b'<row r="1"><c r="A1" xmlns="urn:other"><v>1</v></c><c r="B1"><v>2</v></c>'
+        b"</row>" + TAIL,
+        HEAD + b'<row foo=\' r="9"\'><c r="A1"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row spans="1:1" r="1" r="3"><c r="A1"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1" garbage><c r="A1"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><c r="B1"><v>5</v></c></c></row>' + TAIL,
+        HEAD + b'<row r="1" a="<"><c r="A1"><v>1</v></c><c r="B1"></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="inlineStr"><is><tx>a</t></is></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" foo:bar="x"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="str"><v>a]]>b</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c>&bogus;<c r="B1"><v>2</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="b"><v>&#49;</v></c><c r="B1" t="b"><v>1\xc2\xa0</v>'
+        b"</c></row>" + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="b"><v>\xff</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="s"><v>+1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="s"><v>1_0</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="inlineStr"><is><t>h</t></is></c></row>'
+        b'<row r="2"><c r="A2" s="\xd9\xa1"><v>45293</v></c></row>' + TAIL,
+        # After it.
+        HEAD + ROWS + b'</sheetData><extLst><row r="3"><c r="A3"><v>9</v></c></row></extLst>'
+        b"</worksheet>",
+    ],
+    ids=[
+        "comment-before",
+        "doctype",
+        "bom-and-latin-1",
+        "strict-namespace",
+        "processing-instruction",
+        "inner-namespace",
+        "r-inside-another-value",
+        "row-attribute-twice",
+        "row-attribute-garbage",
+        "nested-cell",
+        "lt-in-row-attribute",
+        "tx-element",
+        "unbound-prefix",
+        "cdata-end",
+        "entity-between-cells",
+        "boolean-entity-and-nbsp",
+        "boolean-not-utf8",
+        "shared-index-sign",
+        "shared-index-underscore",
+        "arabic-indic-style",
+        "rows-after-sheetdata",
+    ],
+)
+def test_the_common_layout_never_reads_a_part_otherwise_than_expat(tmp_path, monkeypatch, xml):
+    path = sheet_of(tmp_path, xml)
+    rewrite_member(path, "xl/styles.xml", lambda _old: STYLES_DATE_1)
+    assert outcome(path, monkeypatch) == outcome(path, monkeypatch, expat=True)
+
+
+def test_style_0_with_a_date_format_gives_dates(tmp_path, monkeypatch):
+    path = sheet_of(
+        tmp_path,
+        HEAD
+        + b'<row r="1"><c r="A1" t="inlineStr"><is><t>when</t></is></c></row>'
+        + b'<row r="2"><c r="A2"><v>45293</v></c></row>'
+        + TAIL,
+    )
+    rewrite_member(path, "xl/styles.xml", lambda _old: STYLES_DATE_0)
+    expected = (["when"], [(2, [datetime.date(2024, 1, 2)])])
+    assert outcome(path, monkeypatch) == outcome(path, monkeypatch, expat=True) == expected
+
+
+def test_a_comment_before_the_shared_strings_is_read_by_expat(tmp_path, monkeypatch):
+    path = shared_book(tmp_path, [["h"], ["good"]])
+    rewrite_member(
+        path,
+        "xl/sharedStrings.xml",
+        lambda xml: xml.replace(
+            b"<sst ", b"<!--<sst><si><t>HEAD</t></si><si><t>evil</t></si></sst>--><sst ", 1
+        ),
+    )
+    assert outcome(path, monkeypatch) == (["h"], [(2, ["good"])])
+
+
+def test_closing_a_source_read_halfway_closes_the_strings_file(tmp_path, monkeypatch, settings):
+    settings.BULK_ADMIN_XLSX_READER = "stream"
+    monkeypatch.setattr(xlsx_stream, "_COMPACT_STRINGS", 0)
+    monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 10)
+    monkeypatch.setattr(xlsx_stream, "_WRITE_BLOCK", 10)
+    path = shared_book(tmp_path, [["h"], *[["text %d" % n] for n in range(100)]])
+    opened = []
+    real = xlsx_stream.tempfile.TemporaryFile
+
+    def spy(*args, **kwargs):
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(xlsx_stream.tempfile, "TemporaryFile", spy)
+    with open(path, "rb") as file:
+        source = XlsxSource(file)
+        next(iter(source.rows()))
+        source.close()
+    assert len(opened) == 1 and opened[0].closed
+
+
+def test_a_string_table_index_out_of_range_is_an_index_error():
+    table = xlsx_stream._StringTable(["a", "b", "c"])
+    assert (table[0], table[-1], table[-3], len(table)) == ("a", "c", "a", 3)
+    for index in (3, -4):
+        with pytest.raises(IndexError):
+            table[index]

@@ -250,6 +250,10 @@ class XlsxSource(Source):
             raise _reader_error(exc, self._record + 1) from None
 
     def close(self) -> None:
+        if hasattr(self._iter, "close"):
+            # A generator not read to its end: its finally clauses run now (the streaming
+            # reader's temporary file of shared strings).
+            self._iter.close()
         if self._workbook is not None and hasattr(self._workbook, "close"):
             # Closing is best effort: the data was read already.
             with contextlib.suppress(Exception):

@@ -45,21 +45,28 @@ _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
 _SST = re.compile(rb"<(\w+:)?sst(?:\s[^>]*?)?(/?)>")
 _PLAIN_ITEM = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
 _ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
-# Groups: the row number when it comes first (as every common writer puts it), the other
-# attributes, "/" of an empty row.
-_ROW_TAG = re.compile(rb'\s*<row(?: r="([0-9]{1,7})")?(\s[^>]*?)?(/?)>')
-_ROW_NUMBER = re.compile(rb'\sr="([0-9]*)"')
+# Groups: the row's attributes, "/" of an empty row.
+_ROW_TAG = re.compile(rb"\s*<row(\s[^>]*?)?(/?)>")
+_ROW_FIRST = re.compile(rb'\s+r="([0-9]{1,7})"')
 # Groups: column letters, the other attributes (ending in "/" for an empty cell), a formula
-# element, an empty value ("<v/>", "<v></v>"), a value, an inline text. Few groups: each one
-# costs the regular expression engine more than the bytes it scans.
+# element, an empty value ("<v/>", "<v></v>"), a value, an inline text, the closing tag. Few
+# groups: each one costs the regular expression engine more than the bytes it scans.
 _CELL = re.compile(
     rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>'
-    rb"(?:(<f[^>]*>[^<]*</f>|<f[^>]*/>)?"
-    rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>|<is><t[^>]*>([^<]+)</t></is>)?</c>)?"
+    rb"(?:(<f(?:\s[^>]*)?>[^<]*</f>|<f(?:\s[^>]*)?/>)?"
+    rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>"
+    rb'|<is><t(?: xml:space="preserve")?>([^<]+)</t></is>)?(</c>))?'
 )
+_ENTITY_BYTES = re.compile(rb"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);")
+_DEFAULT_NAMESPACE = re.compile(rb"\sxmlns\s*=\s*[\"']([^\"']*)[\"']")
+_PREFIX = re.compile(rb"\sxmlns:([\w.-]+)\s*=")
+_MAIN_NAMESPACE = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_BOM = b"\xef\xbb\xbf"
+# What comes before <sheetData> (the sheet's properties, views, columns) is read whole.
+_MAX_PROLOG = 4 * 1024 * 1024
 _ATTRIBUTE = re.compile(rb"""\s+([\w:.-]+)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')""")
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _PIECE = 64 * 1024
 # A row longer than this without its end is not in the common layout.
@@ -130,7 +137,7 @@ def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
 def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
     """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items."""
     pending = b""
-    for block in _contents(workbook, part, _SST, b"</sst>"):
+    for block in _contents(workbook, part, _SST, b"</sst>", set()):
         data = pending + block if pending else block
         end = data.find(b"</sst>")
         if end != -1:
@@ -149,9 +156,10 @@ def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
 
 def _plain_items(chunk: bytes) -> list[str]:
     texts = _PLAIN_ITEM.findall(chunk)
-    if chunk.count(b"<") != 4 * len(texts) or _CONTROL.search(chunk):
+    if chunk.count(b"<") != 4 * len(texts):
         raise _OtherLayout  # rich text, phonetic hints, empty items, comments...
     try:
+        _check_chunk(chunk)
         return [_text(text) if b"&" in text or b"\r" in text else text.decode() for text in texts]
     except UnicodeDecodeError:
         raise _OtherLayout from None
@@ -212,6 +220,8 @@ class _StringTable(Sequence[str]):
         ends = self._ends
         if index < 0:
             index += len(ends)
+            if index < 0:
+                raise IndexError("string index out of range")
         start = ends[index - 1] if index else 0
         if self._file is None:
             return self._buffer[start : ends[index]].decode()
@@ -239,6 +249,10 @@ class _Cells:
         # The dates of date-styled (not duration-styled) day numbers met: a sheet holds few
         # distinct days, and building a date is most of the cost of such a cell.
         self.day_numbers: dict[float, datetime.date] = {}
+        # Caches of this workbook's tag attributes (whose prefixes it declares), read once.
+        self.cell_attributes: dict[bytes, tuple[int, bytes, bool]] = {}
+        self.row_attributes: set[bytes] = set()
+        self.prefixes: set[bytes] = {b"xml"}
 
     def typed(self, kind: str, text: str, style: int) -> Any:
         if kind == "e":
@@ -278,7 +292,7 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
     """
     pending = b""
     next_row = 1
-    for block in _contents(workbook, part, _SHEET_DATA, b"</sheetData>"):
+    for block in _contents(workbook, part, _SHEET_DATA, b"</sheetData>", cells.prefixes):
         data = pending + block if pending else block
         end = data.find(b"</sheetData>")
         limit = len(data) if end == -1 else end
@@ -308,24 +322,29 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
 
 
 def _contents(
-    workbook: Workbook, part: str, opening: re.Pattern[bytes], closing: bytes
+    workbook: Workbook,
+    part: str,
+    opening: re.Pattern[bytes],
+    closing: bytes,
+    prefixes: set[bytes],
 ) -> Iterator[bytes]:
     """Yield the bytes of ``part`` after its ``opening`` tag, block by block.
 
-    An element that closes itself gives ``closing`` alone. _OtherLayout if the part is not
-    UTF-8, if the tag has a namespace prefix, or if it is not found.
+    An element that closes itself gives ``closing`` alone. _OtherLayout unless everything up
+    to the tag is what the common writers put there: UTF-8, the main namespace as the only
+    default one, no comment, DOCTYPE (a DTD can give attributes defaults), processing
+    instruction, CDATA or entity. The prefixes declared there are added to ``prefixes``.
     """
-    pending = b""
+    data = b""
     blocks = workbook.blocks(part)
     for block in blocks:
-        data = pending + block if pending else block
-        declared = _ENCODING.match(data.lstrip()[:200])
-        if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-            raise _OtherLayout
+        data += block
         tag = opening.search(data)
         if tag is None:
-            pending = data[-64:]  # the tag may be split between blocks
+            if len(data) > _MAX_PROLOG:
+                raise _OtherLayout
             continue
+        _check_prolog(data[: tag.end()], prefixes)
         if tag.group(1):
             raise _OtherLayout
         if tag.group(2):
@@ -335,6 +354,27 @@ def _contents(
         yield from blocks
         return
     raise _OtherLayout
+
+
+def _check_prolog(prolog: bytes, prefixes: set[bytes]) -> None:
+    if prolog.startswith(_BOM):
+        prolog = prolog[len(_BOM) :]
+    if prolog.startswith(b"<?xml"):
+        end = prolog.find(b"?>")
+        declared = _ENCODING.match(prolog[: end + 2])
+        if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+            raise _OtherLayout
+        prolog = prolog[end + 2 :]
+    if any(mark in prolog for mark in (b"<!", b"<?", b"]]>", b"&")):
+        raise _OtherLayout
+    if _DEFAULT_NAMESPACE.findall(prolog) != [_MAIN_NAMESPACE]:
+        raise _OtherLayout  # Strict OOXML, another vocabulary: expat's path knows
+    if not prolog.isascii():
+        try:
+            prolog.decode()
+        except UnicodeDecodeError:
+            raise _OtherLayout from None
+    prefixes.update(_PREFIX.findall(prolog))
 
 
 def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
@@ -347,14 +387,29 @@ def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[An
         raise _OtherLayout from None
 
 
+def _check_chunk(chunk: bytes) -> None:
+    """_OtherLayout for what expat reads otherwise than the patterns, or refuses."""
+    if (
+        len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
+        or b"xmlns" in chunk
+        or b"]]>" in chunk
+    ):
+        raise _OtherLayout  # characters XML forbids, a namespace declared inside, CDATA
+    if not chunk.isascii():
+        chunk.decode()  # not UTF-8: UnicodeDecodeError, and expat says where
+    if b"&" in chunk and b"&" in _ENTITY_BYTES.sub(b"", chunk):
+        raise _OtherLayout  # an entity XML does not define
+
+
 def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
-    if _CONTROL.search(chunk):
-        raise _OtherLayout  # characters XML does not allow: expat refuses the part
+    _check_chunk(chunk)
     records: list[list[Any]] = []
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
     strings = cells.strings
     dates = cells.dates
-    cell_attributes = _CELL_ATTRIBUTES
+    cell_attributes = cells.cell_attributes
+    row_attributes = cells.row_attributes
+    prefixes = cells.prefixes
     day_numbers = cells.day_numbers
     columns = _COLUMNS
     pieces = chunk.split(b"</row>")
@@ -367,18 +422,22 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                 break  # what is left must hold no "<": the count below tells
             expected += 1
             position = tag.end()
-            first, attributes, self_closed = tag.groups()
+            attributes, self_closed = tag.groups()
             number = next_row
-            if first:
-                number = _row_number(first.decode(), next_row)
-                if attributes and b"r=" in attributes:
-                    raise _OtherLayout  # a second r: not XML; expat says so
-            elif attributes:
-                found = _ROW_NUMBER.search(attributes)
-                if found is not None:
-                    number = _row_number(found.group(1).decode(), next_row)
-                elif b"r=" in attributes:
-                    raise _OtherLayout
+            if attributes:
+                first = _ROW_FIRST.match(attributes)
+                if first is not None:  # r first, as every common writer puts it
+                    rest = attributes[first.end() :]
+                    if rest not in row_attributes:
+                        if b"r" in _attributes(rest, prefixes):
+                            raise _OtherLayout  # r twice: expat refuses the part
+                        if len(row_attributes) < 10_000:
+                            row_attributes.add(rest)
+                    number = _row_number(first.group(1).decode(), next_row)
+                else:
+                    given_number = _attributes(attributes, prefixes).get(b"r")
+                    if given_number is not None:
+                        number = _row_number(given_number.decode(), next_row)
             while next_row < number:
                 records.append([])  # rows the file leaves out are empty
                 next_row += 1
@@ -389,24 +448,29 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
             record: list[Any] = []
             width = 0
             records.append(record)
-            for letters, attributes, formula, no_value, value, inline in _CELL.findall(
+            for letters, attributes, formula, no_value, value, inline, closed in _CELL.findall(
                 piece, position
             ):
                 known = cell_attributes.get(attributes)
                 if known is None:
-                    known = _cell_attributes(attributes)
+                    known = _cell_attributes(attributes, prefixes)
                     if len(cell_attributes) < 10_000:
                         cell_attributes[attributes] = known
                 style, kind, self_closed = known
-                if self_closed:
-                    expected += 1  # <c .../>: the rest of the pattern matched nothing
+                if self_closed or not closed:
+                    # <c .../>; or contents the pattern does not know, whose "<" then make the
+                    # count differ, and expat reads the part.
+                    expected += 1
                     continue
+                expected += 2
+                if formula:
+                    expected += formula.count(b"<")
                 # The common cells first: a value, an inline text. Each adds the "<" it holds.
                 if value:
-                    expected += 4
-                    if kind == b"s":
+                    expected += 2
+                    if kind == b"s" and value.isdigit():
                         index = int(value)
-                        cell: Any = strings[index] if 0 <= index < len(strings) else ""
+                        cell: Any = strings[index] if index < len(strings) else ""
                     elif kind == b"n":
                         try:
                             number_value = float(value)
@@ -414,7 +478,7 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                             # Not a number: what the expat path refuses.
                             cell = cells.typed("n", _text(value), style)
                         else:
-                            if style and style in dates:
+                            if style in dates:
                                 duration = dates[style]
                                 if not duration and number_value in day_numbers:
                                     cell = day_numbers[number_value]
@@ -434,14 +498,14 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                                 cell = int(value)
                             else:
                                 cell = number_value
-                    elif kind == b"b":
-                        cell = value.strip() in (b"1", b"true")
+                    elif kind == b"b" and (value == b"1" or value == b"0"):
+                        cell = value == b"1"
                     elif kind == b"str":
                         cell = _text(value) if b"&" in value or b"\r" in value else value.decode()
                     else:
                         cell = cells.typed(kind.decode(), _text(value), style)
                 elif inline:
-                    expected += 6
+                    expected += 4
                     if kind != b"inlineStr":
                         cell = cells.typed(kind.decode(), _text(inline), style)
                     elif b"&" in inline or b"\r" in inline:
@@ -450,17 +514,10 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                         cell = inline.decode()
                 elif no_value:
                     # <v/> or <v></v>: an empty value (an empty text, a number cell left out).
-                    expected += 2 + no_value.count(b"<")
+                    expected += no_value.count(b"<")
                     cell = cells.typed(kind.decode(), "", style)  # None: counts in the width
                 else:
-                    # <c ...></c>, or contents the pattern does not know: then the count of
-                    # "<" differs, and expat reads the part.
-                    expected += 2
-                    if formula:
-                        expected += formula.count(b"<")
-                    continue
-                if formula:
-                    expected += formula.count(b"<")
+                    continue  # <c ...></c>
                 column = columns.get(letters)
                 if column is None:
                     column = column_number(letters) - 1
@@ -483,17 +540,14 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
 
 
 _COLUMNS: dict[bytes, int] = {}
-# A cell tag's attributes after its reference, as written (' s="1" t="n"'): style, type, and
-# whether the tag closes itself. A sheet uses a few dozen such strings.
-_CELL_ATTRIBUTES: dict[bytes, tuple[int, bytes, bool]] = {}
 
 
-def _cell_attributes(attributes: bytes) -> tuple[int, bytes, bool]:
-    """Read the style and type of a cell tag as expat's path does; _OtherLayout if odd."""
-    text = attributes.rstrip()
-    self_closed = text.endswith(b"/")
-    if self_closed:
-        text = text[:-1]
+def _attributes(text: bytes, prefixes: set[bytes]) -> dict[bytes, bytes]:
+    """Read a tag's attributes as expat would; _OtherLayout for anything it reads otherwise.
+
+    A name twice, a prefix not declared, a value with an entity or a quote of the other kind,
+    anything that is no attribute: expat's path decides.
+    """
     values: dict[bytes, bytes] = {}
     end = 0
     for match in _ATTRIBUTE.finditer(text):
@@ -501,14 +555,27 @@ def _cell_attributes(attributes: bytes) -> tuple[int, bytes, bool]:
             raise _OtherLayout
         end = match.end()
         name = match.group(1)
-        if name in values or name == b"r":
-            raise _OtherLayout  # an attribute twice: expat refuses the part
+        prefix, colon, _local = name.partition(b":")
+        if name in values or (colon and prefix not in prefixes):
+            raise _OtherLayout
         values[name] = match.group(2) if match.group(2) is not None else match.group(3)
     if text[end:].strip():
         raise _OtherLayout
+    return values
+
+
+def _cell_attributes(attributes: bytes, prefixes: set[bytes]) -> tuple[int, bytes, bool]:
+    """Read the style and type of a cell tag as expat's path does; _OtherLayout if odd."""
+    text = attributes.rstrip()
+    self_closed = text.endswith(b"/")
+    if self_closed:
+        text = text[:-1]
+    values = _attributes(text, prefixes)
+    if b"r" in values:
+        raise _OtherLayout  # r twice: expat refuses the part
     try:
-        style = int(values.get(b"s") or 0)
-    except ValueError:
+        style = int((values.get(b"s") or b"0").decode())
+    except ValueError:  # as expat's path: a style that is not a number is style 0
         style = 0
     return style, values.get(b"t") or b"n", self_closed
 
