@@ -407,16 +407,19 @@ def test_shared_strings_are_the_same_however_they_are_kept(
     if kept != "list":
         monkeypatch.setattr(xlsx_stream, "_COMPACT_STRINGS", 0)
     if kept == "file":
-        monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 1000)
-        monkeypatch.setattr(xlsx_stream, "_WRITE_BLOCK", 100)
+        monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 0)
+        monkeypatch.setattr(xlsx_stream, "_WRITE_BLOCK", 100)  # many writes
+        monkeypatch.setattr(xlsx_stream, "_GROUPS_KEPT", 3)  # groups read again
     with open(path, "rb") as file:
         workbook = Workbook(file)
         strings = xlsx_stream._shared_strings(workbook)
-        assert type(strings).__name__ == {"list": "list"}.get(kept, "_StringTable")
-        assert (getattr(strings, "_file", None) is not None) == (kept == "file")
+        kind = {"list": "list", "buffer": "_StringTable", "file": "_SpilledStrings"}[kept]
+        assert type(strings).__name__ == kind
         assert list(strings) == list(_shared_string_items(workbook))
-        assert strings[-1] == list(strings)[-1]
-        if kept != "list":
+        assert [strings[index] for index in (-1, 0, 17, 16, 15, 3)] == [
+            list(strings)[index] for index in (-1, 0, 17, 16, 15, 3)
+        ]
+        if kept == "file":
             strings.close()
         workbook.close()
     assert records(path) == (rows[0], expected)
@@ -532,9 +535,7 @@ def test_a_comment_before_the_shared_strings_is_read_by_expat(tmp_path, monkeypa
 
 def test_closing_a_source_read_halfway_closes_the_strings_file(tmp_path, monkeypatch, settings):
     settings.BULK_ADMIN_XLSX_READER = "stream"
-    monkeypatch.setattr(xlsx_stream, "_COMPACT_STRINGS", 0)
-    monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 10)
-    monkeypatch.setattr(xlsx_stream, "_WRITE_BLOCK", 10)
+    monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 0)
     path = shared_book(tmp_path, [["h"], *[["text %d" % n] for n in range(100)]])
     opened = []
     real = xlsx_stream.tempfile.TemporaryFile
@@ -551,9 +552,15 @@ def test_closing_a_source_read_halfway_closes_the_strings_file(tmp_path, monkeyp
     assert len(opened) == 1 and opened[0].closed
 
 
-def test_a_string_table_index_out_of_range_is_an_index_error():
-    table = xlsx_stream._StringTable(["a", "b", "c"])
-    assert (table[0], table[-1], table[-3], len(table)) == ("a", "c", "a", 3)
-    for index in (3, -4):
+@pytest.mark.parametrize("kind", ["_StringTable", "_SpilledStrings"])
+def test_a_string_table_index_out_of_range_is_an_index_error(kind):
+    texts = ["a", "", "ü ✓", *("t%d" % number for number in range(40))]
+    table = getattr(xlsx_stream, kind)(texts)
+    assert len(table) == len(texts)
+    assert [table[index] for index in range(-len(texts), len(texts))] == texts + texts
+    assert table[1:4] == texts[1:4]
+    for index in (len(texts), -len(texts) - 1):
         with pytest.raises(IndexError):
             table[index]
+    if kind == "_SpilledStrings":
+        table.close()

@@ -97,24 +97,26 @@ def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
             if index >= given:
                 yield cells.record(row)
     finally:
-        if isinstance(strings, _StringTable):
+        if isinstance(strings, _SpilledStrings):
             strings.close()
 
 
-# Above this many unpacked bytes of shared strings, they are kept as one UTF-8 buffer; above
-# this much text, that buffer is a temporary file.
+# Above this many unpacked bytes, a shared-strings part is kept as one UTF-8 buffer; above
+# the second, in a temporary file.
 _COMPACT_STRINGS = 8 * 1024 * 1024
-_SPILLED_STRINGS = 32 * 1024 * 1024
-_WRITE_BLOCK = 1024 * 1024
+_SPILLED_STRINGS = 48 * 1024 * 1024
 
 
 def _shared_strings(workbook: Workbook) -> Sequence[str]:
-    """Return the workbook's shared strings: a list, or a _StringTable for a large part."""
+    """Return the workbook's shared strings, kept as the part's size asks."""
     part = workbook.shared_strings_part()
     if part is None:
         return []
     items = _string_items(workbook, part)
-    if workbook.unpacked_size(part) > _COMPACT_STRINGS:
+    size = workbook.unpacked_size(part)
+    if size > _SPILLED_STRINGS:
+        return _SpilledStrings(items)
+    if size > _COMPACT_STRINGS:
         return _StringTable(items)
     return list(items)
 
@@ -165,48 +167,8 @@ def _plain_items(chunk: bytes) -> list[str]:
         raise _OtherLayout from None
 
 
-class _StringTable(Sequence[str]):
-    """Strings kept as UTF-8 bytes and the offset where each ends, 4 or 8 bytes a string.
-
-    A list of a million distinct strings costs about 75 bytes each besides their text. The
-    bytes stay in memory up to ``_SPILLED_STRINGS``, and go to a temporary file beyond it,
-    read back a string at a time (``os.pread``): the memory is then that of the offsets, and
-    of the last strings asked for (a column of repeated names asks for the same ones).
-    """
-
-    _ends: array.array[int]
-
-    def __init__(self, texts: Iterable[str]):
-        buffer = bytearray()
-        ends = array.array("I")  # 4 bytes an offset, 8 once the text passes 4 GiB
-        self._file: Any = None
-        written = 0
-        for text in texts:
-            buffer += text.encode()
-            try:
-                ends.append(written + len(buffer))
-            except OverflowError:
-                ends = array.array("q", ends)
-                ends.append(written + len(buffer))
-            if len(buffer) >= _WRITE_BLOCK and (
-                self._file is not None or ends[-1] > _SPILLED_STRINGS
-            ):
-                if self._file is None:
-                    # Closed by close(), when the stream ends.
-                    self._file = tempfile.TemporaryFile(prefix="bulk_admin-strings-")  # noqa: SIM115
-                self._file.write(buffer)
-                written += len(buffer)
-                buffer = bytearray()
-        if self._file is not None:
-            self._file.write(buffer)
-            self._file.flush()
-            buffer = bytearray()
-        self._buffer = bytes(buffer)
-        self._ends = ends
-        self._recent: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self._ends)
+class _Strings(Sequence[str]):
+    """A sequence of strings stored otherwise than a list: subclasses give ``_get``."""
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -217,25 +179,112 @@ class _StringTable(Sequence[str]):
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        ends = self._ends
+        count = len(self)
         if index < 0:
-            index += len(ends)
-            if index < 0:
-                raise IndexError("string index out of range")
-        start = ends[index - 1] if index else 0
-        if self._file is None:
-            return self._buffer[start : ends[index]].decode()
-        text = self._recent.get(index)
-        if text is None:
-            text = os.pread(self._file.fileno(), ends[index] - start, start).decode()
-            if len(self._recent) >= 4096:
-                self._recent.clear()
-            self._recent[index] = text
-        return text
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("string index out of range")
+        return self._get(index)
+
+    def _get(self, index: int) -> str:
+        raise NotImplementedError
+
+
+class _StringTable(_Strings):
+    """Strings kept as one UTF-8 buffer and the offset where each ends (4 bytes a string).
+
+    A list of a million distinct strings costs about 75 bytes each besides their text.
+    """
+
+    _ends: array.array[int]
+
+    def __init__(self, texts: Iterable[str]):
+        buffer = bytearray()
+        ends = array.array("I")  # 8 bytes an offset only past 4 GiB of text
+        for text in texts:
+            buffer += text.encode()
+            try:
+                ends.append(len(buffer))
+            except OverflowError:
+                ends = array.array("q", ends)
+                ends.append(len(buffer))
+        self._buffer = bytes(buffer)
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _get(self, index: int) -> str:
+        start = self._ends[index - 1] if index else 0
+        return self._buffer[start : self._ends[index]].decode()
+
+
+class _SpilledStrings(_Strings):
+    """Strings kept in a temporary file, in groups of ``_GROUP``, with only the groups' offsets
+    in memory (8 bytes a group) and the groups read last.
+
+    Each string is its UTF-8 length (4 bytes) and text. A group is read whole with one
+    ``os.pread``: the strings a sheet uses first are numbered first, so a row's strings lie
+    in the groups its neighbours just read.
+    """
+
+    def __init__(self, texts: Iterable[str]):
+        # Closed by close(), when the stream ends.
+        self._file = tempfile.TemporaryFile(prefix="bulk_admin-strings-")  # noqa: SIM115
+        self._starts = array.array("Q")
+        self._count = 0
+        written = 0
+        pending = bytearray()
+        for text in texts:
+            if not self._count % _GROUP:
+                self._starts.append(written + len(pending))
+            data = text.encode()
+            pending += len(data).to_bytes(4, "little")
+            pending += data
+            self._count += 1
+            if len(pending) >= _WRITE_BLOCK:
+                self._file.write(pending)
+                written += len(pending)
+                pending = bytearray()
+        self._file.write(pending)
+        self._file.flush()
+        self._size = written + len(pending)
+        self._groups: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _get(self, index: int) -> str:
+        group, offset = divmod(index, _GROUP)
+        texts = self._groups.get(group)
+        if texts is None:
+            texts = self._read_group(group)
+            if len(self._groups) >= _GROUPS_KEPT:
+                self._groups.clear()
+            self._groups[group] = texts
+        return texts[offset]
+
+    def _read_group(self, group: int) -> list[str]:
+        starts = self._starts
+        start = starts[group]
+        end = starts[group + 1] if group + 1 < len(starts) else self._size
+        data = os.pread(self._file.fileno(), end - start, start)
+        texts = []
+        position = 0
+        while position < len(data):
+            length = int.from_bytes(data[position : position + 4], "little")
+            position += 4
+            texts.append(data[position : position + length].decode())
+            position += length
+        return texts
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        self._file.close()
+
+
+_GROUP = 16
+_GROUPS_KEPT = 1024
+_WRITE_BLOCK = 1024 * 1024
 
 
 class _Cells:
