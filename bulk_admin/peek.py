@@ -108,6 +108,8 @@ def _raw_rows(
     sheet_data: Any = None
     for event, element in _events(workbook, part):
         tag = element.tag
+        if sheet_data is None and tag != _N + "sheetData":
+            continue  # rows elsewhere (before it) are not the sheet's
         if event == "start":
             if tag == _N + "sheetData":
                 sheet_data = element

@@ -425,6 +425,7 @@ def test_shared_strings_are_the_same_however_they_are_kept(
     assert records(path) == (rows[0], expected)
 
 
+NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 ROOT = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 ROWS = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>19.99</v></c></row>'
 STYLES_DATE_1 = (
@@ -477,6 +478,26 @@ STYLES_DATE_0 = (
         # After it.
         HEAD + ROWS + b'</sheetData><extLst><row r="3"><c r="A3"><v>9</v></c></row></extLst>'
         b"</worksheet>",
+        # Second review.
+        b"<worksheet foo=' xmlns=\"" + NS + b"\"'><sheetData>" + ROWS + TAIL,
+        b'<worksheet xmlns="' + NS + b'" foo=\' xmlns:q="urn:q"\'><sheetData>'
+        b'<row r="1"><c r="A1" q:a="1"><v>1</v></c></row>' + TAIL,
+        ROOT + b'<sheetPr><row r="1"><c r="A1" t="inlineStr"><is><t>EVIL</t></is></c></row>'
+        b'</sheetPr><sheetData><row r="3"><c r="A3"><v>3</v></c></row>' + TAIL,
+        HEAD + b'<row r="3"><c r="A3"><v>1</v></c></row><!-- </row><row r="2"> -->'
+        b'<row r="4"><c r="A4"><v>4</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<!-- <row r="2"><c r="XFE2"><v>1</v></c></row> -->' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><f a="1" a="2">1+1</f><v>2</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" 1x="1"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" / ><c r="B1"><v>1</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1" t="str"><v>a\xef\xbf\xbeb</v></c></row>' + TAIL,
+        b'<worksheet xmlns="' + NS + b'" a="1" a="2"><sheetData>' + ROWS + TAIL,
+        b'<?xml version="1.0" standalone="maybe"?>' + ROOT + b"<sheetData>" + ROWS + TAIL,
+        ROOT + b'<sheetPr xmlns:q="urn:q"/><sheetData><row r="1"><c r="A1" q:a="1"><v>1</v>'
+        b"</c></row>" + TAIL,
+        b'<worksheet xmlns="' + NS + b'" xmlns:p="urn:x" xmlns:q="urn:x"><sheetData>'
+        b'<row r="1"><c r="A1" p:a="1" q:a="2"><v>1</v></c></row>' + TAIL,
     ],
     ids=[
         "comment-before",
@@ -500,6 +521,19 @@ STYLES_DATE_0 = (
         "shared-index-underscore",
         "arabic-indic-style",
         "rows-after-sheetdata",
+        "xmlns-inside-an-attribute",
+        "prefix-inside-an-attribute",
+        "rows-before-sheetdata",
+        "comment-with-a-row-out-of-order",
+        "comment-with-a-far-cell",
+        "formula-attribute-twice",
+        "attribute-name-with-a-digit-first",
+        "slash-space-close",
+        "u+fffe",
+        "root-attribute-twice",
+        "standalone-maybe",
+        "prefix-on-another-element",
+        "two-prefixes-one-namespace",
     ],
 )
 def test_the_common_layout_never_reads_a_part_otherwise_than_expat(tmp_path, monkeypatch, xml):
@@ -564,3 +598,41 @@ def test_a_string_table_index_out_of_range_is_an_index_error(kind):
             table[index]
     if kind == "_SpilledStrings":
         table.close()
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        b'<root xmlns="' + NS + b'"><si><t>z</t></si><sst><si><t>a</t></si><si><t>b</t></si>'
+        b"</sst></root>",
+        b'<root xmlns="' + NS + b'"><sst><si><t>a</t></si></sst><si><t>b</t></si></root>',
+        b'<sst xmlns="' + NS + b'"><si><t>a</t></si><si><t>b</t></si></sst><junk/>',
+        b"<sst foo=' xmlns=\"" + NS + b"\"'><si><t>a</t></si><si><t>b</t></si></sst>",
+        b'<sst xmlns="' + NS + b'" count="2" count="2"><si><t>a</t></si><si><t>b</t></si></sst>',
+    ],
+    ids=["not-the-root", "items-after-it", "junk-after-it", "xmlns-inside-an-attribute", "twice"],
+)
+def test_a_strings_part_is_never_read_otherwise_than_expat(tmp_path, monkeypatch, strings):
+    path = shared_book(tmp_path, [["h"], ["a"], ["b"]])
+    rewrite_member(path, "xl/sharedStrings.xml", lambda _old: strings)
+    assert outcome(path, monkeypatch) == outcome(path, monkeypatch, expat=True)
+
+
+def test_a_far_row_costs_no_memory(tmp_path, settings):
+    settings.BULK_ADMIN_XLSX_READER = "stream"
+    path = sheet_of(
+        tmp_path,
+        HEAD
+        + b'<row r="1"><c r="A1" t="inlineStr"><is><t>h</t></is></c></row>'
+        + b'<row r="1048576"><c r="A1048576"><v>1</v></c></row>'
+        + TAIL,
+    )
+    tracemalloc.start()
+    try:
+        with open(path, "rb") as file, XlsxSource(file) as source:
+            rows = list(source.rows())
+        _current, top = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert rows == [(1048576, [1])]
+    assert top < 2 * 1024 * 1024, top

@@ -27,9 +27,11 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
+from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
 
+from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import (
     _date_styles,
     _excel_date,
@@ -39,7 +41,14 @@ from bulk_admin.peek import (
     _typed,
 )
 from bulk_admin.sources.base import excel_error_cell
-from bulk_admin.workbook import EXCEL_MAX_COLUMNS, Workbook, _damaged, beyond_limits, column_number
+from bulk_admin.workbook import (
+    EXCEL_MAX_COLUMNS,
+    XML_ERRORS,
+    Workbook,
+    _damaged,
+    beyond_limits,
+    column_number,
+)
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
 _SST = re.compile(rb"<(\w+:)?sst(?:\s[^>]*?)?(/?)>")
@@ -53,18 +62,18 @@ _ROW_FIRST = re.compile(rb'\s+r="([0-9]{1,7})"')
 # groups: each one costs the regular expression engine more than the bytes it scans.
 _CELL = re.compile(
     rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>'
-    rb"(?:(<f(?:\s[^>]*)?>[^<]*</f>|<f(?:\s[^>]*)?/>)?"
+    rb"(?:(<f(?:\s[^<>]*)?>[^<]*</f>|<f(?:\s[^<>]*)?/>)?"
     rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>"
     rb'|<is><t(?: xml:space="preserve")?>([^<]+)</t></is>)?(</c>))?'
 )
 _ENTITY_BYTES = re.compile(rb"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);")
-_DEFAULT_NAMESPACE = re.compile(rb"\sxmlns\s*=\s*[\"']([^\"']*)[\"']")
-_PREFIX = re.compile(rb"\sxmlns:([\w.-]+)\s*=")
 _MAIN_NAMESPACE = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _BOM = b"\xef\xbb\xbf"
 # What comes before <sheetData> (the sheet's properties, views, columns) is read whole.
 _MAX_PROLOG = 4 * 1024 * 1024
-_ATTRIBUTE = re.compile(rb"""\s+([\w:.-]+)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')""")
+_ATTRIBUTE = re.compile(
+    rb"""\s+([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')"""
+)
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -139,12 +148,20 @@ def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
 def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
     """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items."""
     pending = b""
+    ended = False
     for block in _contents(workbook, part, _SST, b"</sst>", set()):
+        if ended:
+            if block.strip():
+                raise _OtherLayout
+            continue
         data = pending + block if pending else block
         end = data.find(b"</sst>")
         if end != -1:
-            yield from _plain_items(data[:end])
-            return
+            if data[end + 6 :].strip():
+                raise _OtherLayout  # something after the root: expat reads to the end
+            items = _plain_items(data[:end])
+            ended = True
+            continue
         cut = data.rfind(b"</si>")
         if cut == -1:
             if len(data) > _MAX_PENDING:
@@ -153,7 +170,9 @@ def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
             continue
         pending = data[cut + 5 :]
         yield from _plain_items(data[: cut + 5])
-    raise _OtherLayout
+    if not ended:
+        raise _OtherLayout
+    yield from items
 
 
 def _plain_items(chunk: bytes) -> list[str]:
@@ -301,6 +320,7 @@ class _Cells:
         # Caches of this workbook's tag attributes (whose prefixes it declares), read once.
         self.cell_attributes: dict[bytes, tuple[int, bytes, bool]] = {}
         self.row_attributes: set[bytes] = set()
+        self.formula_attributes: set[bytes] = set()
         self.prefixes: set[bytes] = {b"xml"}
 
     def typed(self, kind: str, text: str, style: int) -> Any:
@@ -351,11 +371,11 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
             if cut == -1:
                 break
             records, next_row = _read_rows(data[position:cut], cells, next_row)
-            yield from records
+            yield from _expanded(records)
             position = cut + 6
         if end != -1:
             records, next_row = _read_rows(data[position:end], cells, next_row)
-            yield from records
+            yield from _expanded(records)
             return
         cut = data.rfind(b"</row>", position)
         if cut == -1:
@@ -365,9 +385,19 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
             continue
         pending = data[cut + 6 :]
         records, next_row = _read_rows(data[position:cut], cells, next_row)
-        yield from records
+        yield from _expanded(records)
     # A part that ends before </sheetData>: expat reads it, and says how it is damaged.
     raise _OtherLayout
+
+
+def _expanded(records: list[Any]) -> Iterator[list[Any]]:
+    """Yield ``records``, a count of empty rows as that many empty records."""
+    for record in records:
+        if record.__class__ is int:
+            for _empty in range(record):
+                yield []
+        else:
+            yield record
 
 
 def _contents(
@@ -406,33 +436,64 @@ def _contents(
 
 
 def _check_prolog(prolog: bytes, prefixes: set[bytes]) -> None:
-    if prolog.startswith(_BOM):
-        prolog = prolog[len(_BOM) :]
-    if prolog.startswith(b"<?xml"):
-        end = prolog.find(b"?>")
-        declared = _ENCODING.match(prolog[: end + 2])
+    """Parse everything up to the opening tag with expat; _OtherLayout unless it is plain.
+
+    Plain: UTF-8, well formed, no comment, DOCTYPE, processing instruction, CDATA or entity,
+    the opening tag in the main namespace as the root (``<sst>``) or a child of the root
+    ``<worksheet>`` (``<sheetData>``), no row or string item before it. The prefixes declared
+    on the root go to ``prefixes``: the ones cell attributes may use.
+    """
+    text = prolog[len(_BOM) :] if prolog.startswith(_BOM) else prolog
+    if text.startswith(b"<?xml"):
+        declared = _ENCODING.match(text[: text.find(b"?>") + 2])
         if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
             raise _OtherLayout
-        prolog = prolog[end + 2 :]
-    if any(mark in prolog for mark in (b"<!", b"<?", b"]]>", b"&")):
+        text = text[text.find(b"?>") + 2 :]
+    if any(mark in text for mark in (b"<!", b"<?", b"]]>", b"&")):
         raise _OtherLayout
-    if _DEFAULT_NAMESPACE.findall(prolog) != [_MAIN_NAMESPACE]:
-        raise _OtherLayout  # Strict OOXML, another vocabulary: expat's path knows
-    if not prolog.isascii():
-        try:
-            prolog.decode()
-        except UnicodeDecodeError:
-            raise _OtherLayout from None
-    prefixes.update(_PREFIX.findall(prolog))
+    parser: Any = ElementTree.XMLPullParser(events=("start", "end", "start-ns"))
+    depth = 0
+    tags: list[tuple[int, str]] = []
+    namespaces: list[tuple[int, str, str]] = []
+    try:
+        parser.feed(prolog)
+        for event, item in parser.read_events():
+            if event == "start-ns":
+                namespaces.append((depth, *item))
+            elif event == "start":
+                tags.append((depth, item.tag))
+                depth += 1
+            else:
+                depth -= 1
+    except XML_ERRORS:
+        raise _OtherLayout from None
+    main = "{%s}" % _MAIN_NAMESPACE.decode()
+    root = tags[0][1] if tags else ""
+    last_depth, last = tags[-1] if tags else (0, "")
+    if last == main + "sst":
+        plain = len(tags) == 1
+    else:
+        plain = root == main + "worksheet" and last == main + "sheetData" and last_depth == 1
+    if not plain or any(tag in (main + "row", main + "si") for _depth, tag in tags[:-1]):
+        raise _OtherLayout
+    on_root = {prefix: uri for depth_, prefix, uri in namespaces if depth_ == 0}
+    if on_root.get("") != _MAIN_NAMESPACE.decode() or any(
+        depth_ > 0 and prefix == "" for depth_, prefix, _uri in namespaces
+    ):
+        raise _OtherLayout  # Strict OOXML, another vocabulary, a default redeclared
+    if len(set(on_root.values())) != len(on_root):
+        raise _OtherLayout  # two prefixes for one namespace: one name could be written twice
+    prefixes.update(prefix.encode() for prefix in on_root if prefix)
 
 
-def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
+def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[Any], int]:
     """Read the rows of ``chunk`` (complete rows, the last one's ``</row>`` cut off)."""
     try:
         return _rows_of(chunk, cells, next_row)
-    except (UnicodeDecodeError, ValueError):
-        # Not UTF-8, or a cell that is not what its type says: expat's path reads the part
-        # again row by row, and the error names the row it is on.
+    except (UnicodeDecodeError, ValueError, SourceError):
+        # Not UTF-8, a cell that is not what its type says, a row out of order or beyond
+        # Excel's limits (maybe only in a comment): expat's path reads the part again row by
+        # row, and says which error, if any, is on which row.
         raise _OtherLayout from None
 
 
@@ -442,6 +503,8 @@ def _check_chunk(chunk: bytes) -> None:
         len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
         or b"xmlns" in chunk
         or b"]]>" in chunk
+        or b"\xef\xbf\xbe" in chunk  # U+FFFE and U+FFFF, which XML does not allow either
+        or b"\xef\xbf\xbf" in chunk
     ):
         raise _OtherLayout  # characters XML forbids, a namespace declared inside, CDATA
     if not chunk.isascii():
@@ -450,14 +513,15 @@ def _check_chunk(chunk: bytes) -> None:
         raise _OtherLayout  # an entity XML does not define
 
 
-def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]], int]:
+def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[Any], int]:
     _check_chunk(chunk)
-    records: list[list[Any]] = []
+    records: list[Any] = []  # records, and counts of the empty rows between them
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
     strings = cells.strings
     dates = cells.dates
     cell_attributes = cells.cell_attributes
     row_attributes = cells.row_attributes
+    formula_attributes = cells.formula_attributes
     prefixes = cells.prefixes
     day_numbers = cells.day_numbers
     columns = _COLUMNS
@@ -487,9 +551,9 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                     given_number = _attributes(attributes, prefixes).get(b"r")
                     if given_number is not None:
                         number = _row_number(given_number.decode(), next_row)
-            while next_row < number:
-                records.append([])  # rows the file leaves out are empty
-                next_row += 1
+            if next_row < number:
+                records.append(number - next_row)  # rows the file leaves out: a count
+                next_row = number
             next_row += 1
             if self_closed:
                 records.append([])  # <row .../>
@@ -514,6 +578,11 @@ def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[list[Any]
                 expected += 2
                 if formula:
                     expected += formula.count(b"<")
+                    head = formula[2 : formula.index(b">")]
+                    if head not in formula_attributes:
+                        _attributes(head[:-1] if head.endswith(b"/") else head, prefixes)
+                        if len(formula_attributes) < 10_000:
+                            formula_attributes.add(head)
                 # The common cells first: a value, an inline text. Each adds the "<" it holds.
                 if value:
                     expected += 2
@@ -615,11 +684,8 @@ def _attributes(text: bytes, prefixes: set[bytes]) -> dict[bytes, bytes]:
 
 def _cell_attributes(attributes: bytes, prefixes: set[bytes]) -> tuple[int, bytes, bool]:
     """Read the style and type of a cell tag as expat's path does; _OtherLayout if odd."""
-    text = attributes.rstrip()
-    self_closed = text.endswith(b"/")
-    if self_closed:
-        text = text[:-1]
-    values = _attributes(text, prefixes)
+    self_closed = attributes.endswith(b"/")  # "/>", not "/ >", which XML refuses
+    values = _attributes(attributes[:-1] if self_closed else attributes, prefixes)
     if b"r" in values:
         raise _OtherLayout  # r twice: expat refuses the part
     try:
