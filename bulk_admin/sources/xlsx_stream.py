@@ -503,11 +503,11 @@ def _check_chunk(chunk: bytes) -> None:
         len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
         or b"xmlns" in chunk
         or b"]]>" in chunk
-        or b"\xef\xbf\xbe" in chunk  # U+FFFE and U+FFFF, which XML does not allow either
-        or b"\xef\xbf\xbf" in chunk
     ):
         raise _OtherLayout  # characters XML forbids, a namespace declared inside, CDATA
     if not chunk.isascii():
+        if b"\xef\xbf\xbe" in chunk or b"\xef\xbf\xbf" in chunk:
+            raise _OtherLayout  # U+FFFE and U+FFFF, which XML does not allow either
         chunk.decode()  # not UTF-8: UnicodeDecodeError, and expat says where
     if b"&" in chunk and b"&" in _ENTITY_BYTES.sub(b"", chunk):
         raise _OtherLayout  # an entity XML does not define
