@@ -262,7 +262,8 @@ def inputs(draw):
     model = draw(st.sampled_from(sorted(HEADERS)))
     kind = draw(st.sampled_from(["csv", "xlsx"]))
     data = draw(csv_files(model) if kind == "csv" else xlsx_files(model))
-    settings = {"BULK_ADMIN_XLSX_READER": draw(st.sampled_from(["calamine", "openpyxl"]))}
+    readers = ["calamine", "openpyxl", "stream"]
+    settings = {"BULK_ADMIN_XLSX_READER": draw(st.sampled_from(readers))}
     if draw(st.integers(0, 3)) == 0:
         settings["TIME_ZONE"] = draw(
             st.sampled_from(["UTC", "Pacific/Kiritimati", "America/New_York"])
