@@ -4,18 +4,23 @@ python-calamine loads a whole sheet before giving its first row, and openpyxl's 
 mode spends about 20 µs of Python on each cell. This reader parses the part block by block as
 the archive unpacks it, so its memory holds one block of the sheet and the shared strings:
 
-- cells in the layout the common writers use (Excel, LibreOffice, openpyxl, XlsxWriter: no
-  namespace prefix, the reference first, ``s`` and ``t`` attributes, a ``<v>`` value or an
-  inline ``<is><t>`` text) are read by one regular expression per row, in C;
-- every ``<`` of a block must belong to a cell or row read that way (one count per block):
-  a part holding anything else (comments, rich inline text, a prefix, other attributes) is
-  read again from its start by expat, as :mod:`bulk_admin.peek` reads the first rows, and the
-  rows already given are skipped.
+- what comes before ``<sheetData>`` is parsed by expat and must be plain (the main namespace
+  on the root ``<worksheet>``, no comment, DOCTYPE, entity or row);
+- after it, cells in the layout the common writers use (Excel, LibreOffice, openpyxl,
+  XlsxWriter: no namespace prefix, the reference first, a ``<v>`` value or an inline
+  ``<is><t>`` text) are read by one regular expression per row, in C;
+- every ``<`` of a piece (about 64 KiB of rows) must belong to a cell or row read that way
+  (one count per piece), and the piece must hold nothing expat would read otherwise or
+  refuse (a namespace declaration, CDATA, an undefined entity, bytes that are not UTF-8 or
+  not XML characters, attributes written twice); a part holding anything else is read again
+  from its start by expat, as :mod:`bulk_admin.peek` reads the first rows, and the rows
+  already given are skipped. So is a part with a row out of order or beyond Excel's limits:
+  expat's path says where, or finds it was only in a comment.
 
 Both paths give the cells :func:`bulk_admin.peek.peek_rows` gives (text, int or float, bool,
-a date, a datetime when it has a time), and an Excel error cell as a row error. Nothing is
-allocated according to what the file declares; rows and cells beyond Excel's limits are
-refused as they are met.
+a date, a datetime when it has a time), and an Excel error cell as a row error;
+``tests/test_xlsx_stream.py`` compares them. Nothing is allocated according to what the file
+declares, not even for a far row number.
 """
 
 from __future__ import annotations
