@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from bulk_admin.sources.xlsx import READERS
+
 _POSITIVE_INTEGERS = (
     "CHUNK_SIZE",
     "BATCH_SIZE",
@@ -23,7 +25,6 @@ _NON_NEGATIVE_INTEGERS = (
     "MAX_ERRORS",
     "MAX_STORED_ERRORS",
 )
-_READERS = ("auto", "calamine", "openpyxl", "stream")
 
 
 @register(Tags.compatibility)
@@ -44,11 +45,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     reader = getattr(settings, "BULK_ADMIN_XLSX_READER", "auto")
-    if reader not in _READERS:
+    if reader not in READERS:
         errors.append(
             Error(
-                "BULK_ADMIN_XLSX_READER must be one of %s, not %r."
-                % (", ".join(_READERS), reader),
+                "BULK_ADMIN_XLSX_READER must be one of %s, not %r." % (", ".join(READERS), reader),
                 id="bulk_admin.E002",
             )
         )

@@ -151,12 +151,12 @@ class XlsxSource(Source):
                 ):
                     # python-calamine holds the sheet's whole range in memory; this streams it.
                     reader = "stream"
-                for (row, column), text in scan.errors.items():
-                    self._error_cells.setdefault(row, []).append((column, text))
+                else:
+                    for (row, column), text in scan.errors.items():
+                        self._error_cells.setdefault(row, []).append((column, text))
             if reader == "stream":
                 # The stream reads the archive this object opened, and reports error cells
                 # and cells beyond Excel's limits itself.
-                self._error_cells = {}
                 self._workbook = workbook
                 self._iter = stream_records(workbook, name)
         finally:

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import array
 import datetime
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 from xml.etree import ElementTree
 
@@ -98,18 +99,12 @@ def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
         raise _damaged(_("the part of sheet “%(sheet)s” is missing") % {"sheet": sheet})
     strings = _shared_strings(workbook)
     cells = _Cells(strings, _date_styles(workbook), workbook.date1904())
-    given = 0
     try:
-        try:
-            for record in _common_layout(workbook, part, cells):
-                yield record
-                given += 1
-            return
-        except _OtherLayout:
-            pass
-        for index, row in enumerate(_raw_rows(workbook, part, None)):
-            if index >= given:
-                yield cells.record(row)
+        yield from _fast_then_expat(
+            lambda: _common_layout(workbook, part, cells),
+            lambda: _raw_rows(workbook, part, None),
+            cells.record,
+        )
     finally:
         if isinstance(strings, _SpilledStrings):
             strings.close()
@@ -137,17 +132,30 @@ def _shared_strings(workbook: Workbook) -> Sequence[str]:
 
 def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
     """Yield the shared strings: plain items by a pattern, the whole part by expat otherwise."""
+    yield from _fast_then_expat(
+        lambda: _plain_strings(workbook, part), lambda: _shared_string_items(workbook), str
+    )
+
+
+def _fast_then_expat(
+    fast: Callable[[], Iterator[Any]],
+    expat: Callable[[], Iterator[Any]],
+    finish: Callable[[Any], Any],
+) -> Iterator[Any]:
+    """Yield what ``fast()`` yields; if it raises _OtherLayout, go on with ``expat()``.
+
+    The items ``fast()`` gave are skipped in ``expat()`` (both give the same items), and each
+    other one goes through ``finish``.
+    """
     given = 0
     try:
-        for text in _plain_strings(workbook, part):
-            yield text
+        for item in fast():
+            yield item
             given += 1
         return
     except _OtherLayout:
         pass
-    for index, text in enumerate(_shared_string_items(workbook)):
-        if index >= given:
-            yield text
+    yield from map(finish, itertools.islice(expat(), given, None))
 
 
 def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
@@ -719,8 +727,7 @@ def _text(raw: bytes) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
-        if "&" in _ENTITY.sub("", text):
-            raise _OtherLayout  # an entity XML does not define: expat says the part is damaged
+        # Every "&" of the chunk begins an entity XML defines (_check_chunk).
         text = _ENTITY.sub(_entity, text)
     return text
 
