@@ -498,6 +498,13 @@ STYLES_DATE_0 = (
         b"</c></row>" + TAIL,
         b'<worksheet xmlns="' + NS + b'" xmlns:p="urn:x" xmlns:q="urn:x"><sheetData>'
         b'<row r="1"><c r="A1" p:a="1" q:a="2"><v>1</v></c></row>' + TAIL,
+        # Third review: rows whose tags do not balance.
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"/></row>'
+        b'<row r="3"><c r="A3"><v>3</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row></row>'
+        b'<row r="3"><c r="A3"><v>3</v></c></row>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row><row r="3"><c r="A3"><v>3</v></c>' + TAIL,
+        HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row><row r="4">' + TAIL,
     ],
     ids=[
         "comment-before",
@@ -534,6 +541,10 @@ STYLES_DATE_0 = (
         "standalone-maybe",
         "prefix-on-another-element",
         "two-prefixes-one-namespace",
+        "row-end-after-an-empty-row",
+        "row-end-twice",
+        "row-ended-by-sheetdata",
+        "row-open-at-the-end",
     ],
 )
 def test_the_common_layout_never_reads_a_part_otherwise_than_expat(tmp_path, monkeypatch, xml):

@@ -26,7 +26,6 @@ declares, not even for a far row number.
 from __future__ import annotations
 
 import array
-import datetime
 import itertools
 import os
 import re
@@ -38,58 +37,21 @@ from xml.etree import ElementTree
 from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
-from bulk_admin.peek import (
-    _date_styles,
-    _excel_date,
-    _raw_rows,
-    _row_number,
-    _shared_string_items,
-    _typed,
-)
-from bulk_admin.sources.base import excel_error_cell
-from bulk_admin.workbook import (
-    EXCEL_MAX_COLUMNS,
-    XML_ERRORS,
-    Workbook,
-    _damaged,
-    beyond_limits,
-    column_number,
-)
+from bulk_admin.peek import _date_styles, _raw_rows, _shared_string_items
+from bulk_admin.sources.xlsx_cells import _Cells, _check_chunk, _OtherLayout, _rows_of, _text
+from bulk_admin.workbook import XML_ERRORS, Workbook, _damaged
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
 _SST = re.compile(rb"<(\w+:)?sst(?:\s[^>]*?)?(/?)>")
 _PLAIN_ITEM = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
 _ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=\s*[\"']([^\"']*)[\"']")
-# Groups: the row's attributes, "/" of an empty row.
-_ROW_TAG = re.compile(rb"\s*<row(\s[^>]*?)?(/?)>")
-_ROW_FIRST = re.compile(rb'\s+r="([0-9]{1,7})"')
-# Groups: column letters, the other attributes (ending in "/" for an empty cell), a formula
-# element, an empty value ("<v/>", "<v></v>"), a value, an inline text, the closing tag. Few
-# groups: each one costs the regular expression engine more than the bytes it scans.
-_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>'
-    rb"(?:(<f(?:\s[^<>]*)?>[^<]*</f>|<f(?:\s[^<>]*)?/>)?"
-    rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>"
-    rb'|<is><t(?: xml:space="preserve")?>([^<]+)</t></is>)?(</c>))?'
-)
-_ENTITY_BYTES = re.compile(rb"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);")
 _MAIN_NAMESPACE = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _BOM = b"\xef\xbb\xbf"
 # What comes before <sheetData> (the sheet's properties, views, columns) is read whole.
 _MAX_PROLOG = 4 * 1024 * 1024
-_ATTRIBUTE = re.compile(
-    rb"""\s+([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')"""
-)
-_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
-_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _PIECE = 64 * 1024
 # A row longer than this without its end is not in the common layout.
 _MAX_PENDING = 64 * 1024 * 1024
-
-
-class _OtherLayout(Exception):
-    """The part holds something the regular expressions do not read: expat reads it."""
 
 
 def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
@@ -319,54 +281,6 @@ _GROUPS_KEPT = 1024
 _WRITE_BLOCK = 1024 * 1024
 
 
-class _Cells:
-    """Typed cells from their type, text and style, as :func:`bulk_admin.peek._typed` does."""
-
-    def __init__(self, strings: Sequence[str], dates: dict[int, bool], epoch_1904: bool):
-        self.strings = strings
-        self.dates = dates
-        self.epoch_1904 = epoch_1904
-        self._shared = _SharedStrings(strings)
-        # The dates of date-styled (not duration-styled) day numbers met: a sheet holds few
-        # distinct days, and building a date is most of the cost of such a cell.
-        self.day_numbers: dict[float, datetime.date] = {}
-        # Caches of this workbook's tag attributes (whose prefixes it declares), read once.
-        self.cell_attributes: dict[bytes, tuple[int, bytes, bool]] = {}
-        self.row_attributes: set[bytes] = set()
-        self.formula_attributes: set[bytes] = set()
-        self.prefixes: set[bytes] = {b"xml"}
-
-    def typed(self, kind: str, text: str, style: int) -> Any:
-        if kind == "e":
-            return excel_error_cell(text.strip() or "#VALUE!")
-        if kind == "n":
-            if not text.strip():
-                return None
-            _check_number(text)
-        elif kind == "s" and not text.strip().isdigit():
-            raise ValueError(
-                _("a shared string cell holds “%(value)s”, which is not a string's number")
-                % {"value": text[:50]}
-            )
-        return _typed(kind, text, style, self._shared, self.dates, self.epoch_1904)
-
-    def record(self, row: dict[int, tuple[str, str, int]]) -> list[Any]:
-        record: list[Any] = [None] * (max(row, default=-1) + 1)
-        for column, (kind, text, style) in row.items():
-            record[column] = self.typed(kind, text, style)
-        return record
-
-
-class _SharedStrings:
-    """The shared strings as the mapping :func:`bulk_admin.peek._typed` reads."""
-
-    def __init__(self, strings: Sequence[str]):
-        self._strings = strings
-
-    def get(self, index: int, default: str) -> str:
-        return self._strings[index] if 0 <= index < len(self._strings) else default
-
-
 def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[list[Any]]:
     """Yield the records of a part in the common layout; raise _OtherLayout on anything else.
 
@@ -387,7 +301,7 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
             yield from _expanded(records)
             position = cut + 6
         if end != -1:
-            records, next_row = _read_rows(data[position:end], cells, next_row)
+            records, next_row = _read_rows(data[position:end], cells, next_row, False)
             yield from _expanded(records)
             return
         cut = data.rfind(b"</row>", position)
@@ -499,246 +413,15 @@ def _check_prolog(prolog: bytes, prefixes: set[bytes]) -> None:
     prefixes.update(prefix.encode() for prefix in on_root if prefix)
 
 
-def _read_rows(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[Any], int]:
-    """Read the rows of ``chunk`` (complete rows, the last one's ``</row>`` cut off)."""
+def _read_rows(
+    chunk: bytes, cells: _Cells, next_row: int, open_end: bool = True
+) -> tuple[list[Any], int]:
+    """Read the rows of ``chunk``: complete rows, the last one's ``</row>`` cut off unless
+    ``open_end`` is false (the chunk ends at ``</sheetData>``)."""
     try:
-        return _rows_of(chunk, cells, next_row)
+        return _rows_of(chunk, cells, next_row, open_end)
     except (UnicodeDecodeError, ValueError, SourceError):
         # Not UTF-8, a cell that is not what its type says, a row out of order or beyond
         # Excel's limits (maybe only in a comment): expat's path reads the part again row by
         # row, and says which error, if any, is on which row.
         raise _OtherLayout from None
-
-
-def _check_chunk(chunk: bytes) -> None:
-    """_OtherLayout for what expat reads otherwise than the patterns, or refuses."""
-    if (
-        len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
-        or b"xmlns" in chunk
-        or b"]]>" in chunk
-    ):
-        raise _OtherLayout  # characters XML forbids, a namespace declared inside, CDATA
-    if not chunk.isascii():
-        if b"\xef\xbf\xbe" in chunk or b"\xef\xbf\xbf" in chunk:
-            raise _OtherLayout  # U+FFFE and U+FFFF, which XML does not allow either
-        chunk.decode()  # not UTF-8: UnicodeDecodeError, and expat says where
-    if b"&" in chunk and b"&" in _ENTITY_BYTES.sub(b"", chunk):
-        raise _OtherLayout  # an entity XML does not define
-
-
-def _rows_of(chunk: bytes, cells: _Cells, next_row: int) -> tuple[list[Any], int]:
-    _check_chunk(chunk)
-    records: list[Any] = []  # records, and counts of the empty rows between them
-    expected = 0  # the "<" of everything read, to compare with the chunk's own count
-    strings = cells.strings
-    dates = cells.dates
-    cell_attributes = cells.cell_attributes
-    row_attributes = cells.row_attributes
-    formula_attributes = cells.formula_attributes
-    prefixes = cells.prefixes
-    day_numbers = cells.day_numbers
-    columns = _COLUMNS
-    pieces = chunk.split(b"</row>")
-    expected += len(pieces) - 1
-    for piece in pieces:
-        position = 0
-        while True:
-            tag = _ROW_TAG.match(piece, position)
-            if tag is None:
-                break  # what is left must hold no "<": the count below tells
-            expected += 1
-            position = tag.end()
-            attributes, self_closed = tag.groups()
-            number = next_row
-            if attributes:
-                first = _ROW_FIRST.match(attributes)
-                if first is not None:  # r first, as every common writer puts it
-                    rest = attributes[first.end() :]
-                    if rest not in row_attributes:
-                        if b"r" in _attributes(rest, prefixes):
-                            raise _OtherLayout  # r twice: expat refuses the part
-                        if len(row_attributes) < 10_000:
-                            row_attributes.add(rest)
-                    number = _row_number(first.group(1).decode(), next_row)
-                else:
-                    given_number = _attributes(attributes, prefixes).get(b"r")
-                    if given_number is not None:
-                        number = _row_number(given_number.decode(), next_row)
-            if next_row < number:
-                records.append(number - next_row)  # rows the file leaves out: a count
-                next_row = number
-            next_row += 1
-            if self_closed:
-                records.append([])  # <row .../>
-                continue
-            record: list[Any] = []
-            width = 0
-            records.append(record)
-            for letters, attributes, formula, no_value, value, inline, closed in _CELL.findall(
-                piece, position
-            ):
-                known = cell_attributes.get(attributes)
-                if known is None:
-                    known = _cell_attributes(attributes, prefixes)
-                    if len(cell_attributes) < 10_000:
-                        cell_attributes[attributes] = known
-                style, kind, self_closed = known
-                if self_closed or not closed:
-                    # <c .../>; or contents the pattern does not know, whose "<" then make the
-                    # count differ, and expat reads the part.
-                    expected += 1
-                    continue
-                expected += 2
-                if formula:
-                    expected += formula.count(b"<")
-                    head = formula[2 : formula.index(b">")]
-                    if head not in formula_attributes:
-                        _attributes(head[:-1] if head.endswith(b"/") else head, prefixes)
-                        if len(formula_attributes) < 10_000:
-                            formula_attributes.add(head)
-                # The common cells first: a value, an inline text. Each adds the "<" it holds.
-                if value:
-                    expected += 2
-                    if kind == b"s" and value.isdigit():
-                        index = int(value)
-                        cell: Any = strings[index] if index < len(strings) else ""
-                    elif kind == b"n":
-                        try:
-                            number_value = float(value)
-                        except ValueError:
-                            # Not a number: what the expat path refuses.
-                            cell = cells.typed("n", _text(value), style)
-                        else:
-                            if style in dates:
-                                duration = dates[style]
-                                if not duration and number_value in day_numbers:
-                                    cell = day_numbers[number_value]
-                                else:
-                                    cell = _excel_date(number_value, duration, cells.epoch_1904)
-                                    if (
-                                        cell.__class__ is datetime.date
-                                        and len(day_numbers) < 100_000
-                                    ):
-                                        day_numbers[number_value] = cell
-                            elif (
-                                number_value.is_integer()
-                                and b"." not in value
-                                and b"e" not in value
-                                and b"E" not in value
-                            ):
-                                cell = int(value)
-                            else:
-                                cell = number_value
-                    elif kind == b"b" and (value == b"1" or value == b"0"):
-                        cell = value == b"1"
-                    elif kind == b"str":
-                        cell = _text(value) if b"&" in value or b"\r" in value else value.decode()
-                    else:
-                        cell = cells.typed(kind.decode(), _text(value), style)
-                elif inline:
-                    expected += 4
-                    if kind != b"inlineStr":
-                        cell = cells.typed(kind.decode(), _text(inline), style)
-                    elif b"&" in inline or b"\r" in inline:
-                        cell = _text(inline)
-                    else:
-                        cell = inline.decode()
-                elif no_value:
-                    # <v/> or <v></v>: an empty value (an empty text, a number cell left out).
-                    expected += no_value.count(b"<")
-                    cell = cells.typed(kind.decode(), "", style)  # None: counts in the width
-                else:
-                    continue  # <c ...></c>
-                column = columns.get(letters)
-                if column is None:
-                    column = column_number(letters) - 1
-                    if column >= EXCEL_MAX_COLUMNS:
-                        raise beyond_limits()
-                    columns[letters] = column
-                if column == width:
-                    record.append(cell)
-                    width += 1
-                elif column > width:
-                    record.extend([None] * (column - width))
-                    record.append(cell)
-                    width = column + 1
-                else:
-                    record[column] = cell
-            break  # a row's cells run to the end of its piece
-    if chunk.count(b"<") != expected:
-        raise _OtherLayout
-    return records, next_row
-
-
-_COLUMNS: dict[bytes, int] = {}
-
-
-def _attributes(text: bytes, prefixes: set[bytes]) -> dict[bytes, bytes]:
-    """Read a tag's attributes as expat would; _OtherLayout for anything it reads otherwise.
-
-    A name twice, a prefix not declared, a value with an entity or a quote of the other kind,
-    anything that is no attribute: expat's path decides.
-    """
-    values: dict[bytes, bytes] = {}
-    end = 0
-    for match in _ATTRIBUTE.finditer(text):
-        if match.start() != end:
-            raise _OtherLayout
-        end = match.end()
-        name = match.group(1)
-        prefix, colon, _local = name.partition(b":")
-        if name in values or (colon and prefix not in prefixes):
-            raise _OtherLayout
-        values[name] = match.group(2) if match.group(2) is not None else match.group(3)
-    if text[end:].strip():
-        raise _OtherLayout
-    return values
-
-
-def _cell_attributes(attributes: bytes, prefixes: set[bytes]) -> tuple[int, bytes, bool]:
-    """Read the style and type of a cell tag as expat's path does; _OtherLayout if odd."""
-    self_closed = attributes.endswith(b"/")  # "/>", not "/ >", which XML refuses
-    values = _attributes(attributes[:-1] if self_closed else attributes, prefixes)
-    if b"r" in values:
-        raise _OtherLayout  # r twice: expat refuses the part
-    try:
-        style = int((values.get(b"s") or b"0").decode())
-    except ValueError:  # as expat's path: a style that is not a number is style 0
-        style = 0
-    return style, values.get(b"t") or b"n", self_closed
-
-
-def _check_number(text: str) -> None:
-    try:
-        float(text)
-    except ValueError:
-        # As python-calamine and openpyxl do: the sheet is damaged at this row.
-        raise ValueError(
-            _("a number cell holds “%(value)s”, which is not a number") % {"value": text[:50]}
-        ) from None
-
-
-def _text(raw: bytes) -> str:
-    """Decode a value's text as expat does: UTF-8, newlines as ``\\n``, then the entities."""
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        raise _OtherLayout from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "&" in text:
-        # Every "&" of the chunk begins an entity XML defines (_check_chunk).
-        text = _ENTITY.sub(_entity, text)
-    return text
-
-
-def _entity(match: re.Match[str]) -> str:
-    decimal_code, hex_code, name = match.groups()
-    if name:
-        return _NAMED[name]
-    code = int(decimal_code) if decimal_code else int(hex_code, 16)
-    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
-        return chr(code)
-    if 0x10000 <= code <= 0x10FFFF:
-        return chr(code)
-    raise _OtherLayout
