@@ -215,6 +215,33 @@ def test_typed_cells_match_per_cell(model, name, cells):
     compare(make_plan(model, name), cells)
 
 
+# A column whose typed cells are all of one class, as a clean sheet gives: converted by Arrow
+# in one call (bulk_admin.conversion.columns._native_array).
+ONE_CLASS = st.one_of(
+    *(
+        st.lists(st.one_of(st.none(), cells), min_size=1, max_size=30)
+        for cells in (
+            st.integers(min_value=-(2**64), max_value=2**64),
+            st.integers(min_value=-(2**63), max_value=2**63 - 1),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.booleans(),
+            st.dates(),
+        )
+    )
+)
+
+
+@pytest.mark.parametrize(("model", "name"), FIELDS, ids=[f"{m.__name__}.{n}" for m, n in FIELDS])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=ONE_CLASS)
+@example(cells=[2**63 - 1, -(2**63), None, 0])
+@example(cells=[2**63, 1])
+@example(cells=[float("inf"), float("nan"), -0.0, 1.5, None])
+@example(cells=[None, None])
+def test_typed_columns_of_one_class_match_per_cell(model, name, cells):
+    compare(make_plan(model, name), cells)
+
+
 def test_typed_xlsx_cells_take_the_per_cell_path():
     import datetime
     import decimal

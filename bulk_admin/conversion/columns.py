@@ -167,6 +167,35 @@ def _native_decimal(cell: Any) -> Any:
     return None
 
 
+# The class of the typed cells each native function keeps as they are (a float if finite).
+_NATIVE_CLASSES: dict[Callable[[Any], Any], type] = {
+    _native_integer: int,
+    _native_float: float,
+    _native_boolean: bool,
+    _native_date: datetime.date,
+}
+_NONE = type(None)
+
+
+def _native_array(cells: list[Any], kind: _Kind) -> pa.Array | None:
+    """The column's native values in one conversion in C, when its cells are all of the one
+    class its native function keeps as they are (or empty); None otherwise."""
+    wanted = _NATIVE_CLASSES.get(kind.native)  # type: ignore[arg-type]
+    if wanted is None:
+        return None
+    classes = set(map(type, cells))
+    classes.discard(_NONE)
+    if classes != {wanted}:
+        return None  # bools among ints, datetimes among dates, floats among ints...
+    try:
+        values = pa.array(cells, type=kind.storage)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        return None  # an int beyond int64: per cell
+    if wanted is float:
+        values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind.storage))
+    return values
+
+
 def _decimals(values: list[Any]) -> list[Any]:
     return [None if value is None else decimal.Decimal(value) for value in values]
 
@@ -387,9 +416,11 @@ class _VectorColumn:
         kind = self.kind
         assert kind.native is not None
         native = kind.native
-        values = pa.array(
-            [None if cell is None else native(cell) for cell in cells], type=kind.storage
-        )
+        values = _native_array(cells, kind)
+        if values is None:
+            values = pa.array(
+                [None if cell is None else native(cell) for cell in cells], type=kind.storage
+            )
         certain = pc.is_valid(values)
         if kind.storage == pa.string() and kind.pattern:
             # A native value given as text (a decimal) must still be one the field holds.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import operator
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.peek import _excel_date, _row_number, _typed
 from bulk_admin.sources.base import excel_error_cell
-from bulk_admin.workbook import EXCEL_MAX_COLUMNS, beyond_limits, column_number
+from bulk_admin.workbook import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, beyond_limits, column_number
 
 # Groups: the row's attributes, "/" of an empty row.
 _ROW_TAG = re.compile(rb"\s*<row(\s[^>]*?)?(/?)>")
@@ -137,6 +138,69 @@ def _rows_of(
     """Read the rows of ``chunk``: whole rows, the last one's ``</row>`` cut off unless
     ``open_end`` is false (the chunk ends at ``</sheetData>``)."""
     _check_chunk(chunk)
+    rows = _rows_in_order(chunk, cells, next_row, open_end)
+    if rows is None:
+        rows = _row_tags(chunk, cells, next_row, open_end)
+    records, slots, found_rows, expected, next_row = rows
+    row_records, count = _columnwise(found_rows, cells) or _cellwise(found_rows, cells)
+    expected += count
+    if slots is None:
+        records = row_records
+    else:
+        for slot, record in zip(slots, row_records, strict=True):
+            records[slot] = record
+    if chunk.count(b"<") != expected:
+        raise _OtherLayout
+    return records, next_row
+
+
+# What the row tags of a piece give: its records (None where a row with cells goes), the
+# places of those rows in it (None: every record is such a row), their cells as _CELL
+# finds them, the count of the "<" read, the number of the next row.
+_Rows = tuple[list[Any], list[int] | None, list[list[tuple[bytes, ...]]], int, int]
+_ROW_IN_ORDER = re.compile(rb'<row r="([0-9]{1,7})"([^>]*)>')
+
+
+def _rows_in_order(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Rows | None:
+    """Read the row tags of a piece in C if they are the common writers': each ``<row r="N"
+    ...>`` right after the last ``</row>``, numbered from ``next_row`` without a gap, none
+    empty (``<row .../>``). None for anything else, which :func:`_row_tags` reads."""
+    pieces = chunk.split(b"</row>")
+    ends = len(pieces) - 1
+    if not open_end and pieces.pop().strip():
+        return None  # something after the last </row>
+    count = len(pieces)
+    if not count or not pieces[0].lstrip().startswith(b'<row r="'):
+        return None
+    tags = _ROW_IN_ORDER.findall(chunk)
+    if (
+        len(tags) != count
+        or chunk.count(b"<row") != count
+        or chunk.count(b'</row><row r="') != count - 1
+    ):
+        return None
+    digits, rests = zip(*tags, strict=True)
+    numbers = list(map(int, digits))
+    last = next_row + count - 1
+    if numbers[0] != next_row or numbers[-1] != last or last > EXCEL_MAX_ROWS:
+        return None
+    if not all(map(operator.lt, numbers, itertools.islice(numbers, 1, None))):
+        return None
+    row_attributes = cells.row_attributes
+    for rest in set(rests):
+        if rest not in row_attributes:
+            if rest.endswith(b"/"):
+                return None  # <row r="N" .../>
+            if b"r" in _attributes(rest, cells.prefixes):
+                raise _OtherLayout  # r twice: expat refuses the part
+            if len(row_attributes) < 10_000:
+                row_attributes.add(rest)
+    # A row's tag holds no cell: findall from the start of the piece finds its cells.
+    return [], None, list(map(_CELL.findall, pieces)), count + ends, last + 1
+
+
+def _row_tags(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Rows:
+    """Read the row tags of a piece one by one: gaps, empty rows, any attributes."""
     records: list[Any] = []  # records, and counts of the empty rows between them
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
     row_attributes = cells.row_attributes
@@ -185,16 +249,7 @@ def _rows_of(
             break  # a row's cells run to the end of its piece
         if open_row != (index < last or open_end):
             raise _OtherLayout  # a </row> that closes no row, or a row </sheetData> closes
-    read = _columnwise(found_rows, cells)
-    if read is None:
-        read = _cellwise(found_rows, cells)
-    row_records, count = read
-    expected += count
-    for slot, record in zip(slots, row_records, strict=True):
-        records[slot] = record
-    if chunk.count(b"<") != expected:
-        raise _OtherLayout
-    return records, next_row
+    return records, slots, found_rows, expected, next_row
 
 
 def _cellwise(

@@ -317,8 +317,17 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
     raise _OtherLayout
 
 
-def _expanded(records: list[Any]) -> Iterator[list[Any]]:
-    """Yield ``records``, a count of empty rows as that many empty records."""
+def _expanded(records: list[Any]) -> Iterable[list[Any]]:
+    """Return ``records``, a count of empty rows as that many empty records."""
+    if not any(map(_is_count, records)):
+        return records  # no row left out: the list itself
+    return _with_empty_rows(records)
+
+
+_is_count = int.__instancecheck__  # one C call per record
+
+
+def _with_empty_rows(records: list[Any]) -> Iterator[list[Any]]:
     for record in records:
         if record.__class__ is int:
             for _empty in range(record):
