@@ -127,7 +127,7 @@ def read(piece, monkeypatch, columnwise):
     cells = _Cells(STRINGS, DATES, False)
     with monkeypatch.context() as patch:
         if not columnwise:
-            patch.setattr(xlsx_cells, "_columnwise", lambda *args: None)
+            patch.setattr(xlsx_cells, "_columnwise", lambda *args, **kwargs: None)
         try:
             return repr(xlsx_stream._read_rows(piece, cells, 1))  # repr: 2 and 2.0 differ
         except _OtherLayout:

@@ -39,6 +39,12 @@ _CELL = re.compile(
     rb"(?:(<v></v>|<v\s*/>)|<v>([^<]+)</v>"
     rb'|<is><t(?: xml:space="preserve")?>([^<]+)</t></is>)?(</c>))?'
 )
+# The cells most sheets hold only: a value, or an inline text. Groups: column letters, the
+# other attributes, the value, the inline text. About 40% faster than _CELL.
+_PLAIN_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>'
+    rb'<(?:v>([^<]+)</v>|is><t(?: xml:space="preserve")?>([^<]+)</t></is>)</c>'
+)
 _ENTITY_BYTES = re.compile(rb"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);")
 
 _ATTRIBUTE = re.compile(
@@ -138,10 +144,21 @@ def _rows_of(
     """Read the rows of ``chunk``: whole rows, the last one's ``</row>`` cut off unless
     ``open_end`` is false (the chunk ends at ``</sheetData>``)."""
     _check_chunk(chunk)
-    rows = _rows_in_order(chunk, cells, next_row, open_end)
-    if rows is None:
-        rows = _row_tags(chunk, cells, next_row, open_end)
-    records, slots, found_rows, expected, next_row = rows
+    total = chunk.count(b"<")
+    in_order = _rows_in_order(chunk, cells, next_row, open_end)
+    if in_order is not None:
+        pieces, expected, next_row = in_order
+        # Plain cells only (a value or an inline text): their "<" are all the piece has.
+        plain = _columnwise(list(map(_PLAIN_CELL.findall, pieces)), cells, plain=True)
+        if plain is not None and expected + plain[1] == total:
+            return plain[0], next_row
+        records: list[Any] = []
+        slots: list[int] | None = None
+        found_rows = list(map(_CELL.findall, pieces))
+    else:
+        records, slots, found_rows, expected, next_row = _row_tags(
+            chunk, cells, next_row, open_end
+        )
     row_records, count = _columnwise(found_rows, cells) or _cellwise(found_rows, cells)
     expected += count
     if slots is None:
@@ -149,22 +166,25 @@ def _rows_of(
     else:
         for slot, record in zip(slots, row_records, strict=True):
             records[slot] = record
-    if chunk.count(b"<") != expected:
+    if total != expected:
         raise _OtherLayout
     return records, next_row
 
 
 # What the row tags of a piece give: its records (None where a row with cells goes), the
-# places of those rows in it (None: every record is such a row), their cells as _CELL
-# finds them, the count of the "<" read, the number of the next row.
-_Rows = tuple[list[Any], list[int] | None, list[list[tuple[bytes, ...]]], int, int]
+# places of those rows in it, their cells as _CELL finds them, the count of the "<" read,
+# the number of the next row.
+_Rows = tuple[list[Any], list[int], list[list[tuple[bytes, ...]]], int, int]
 _ROW_IN_ORDER = re.compile(rb'<row r="([0-9]{1,7})"([^>]*)>')
 
 
-def _rows_in_order(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Rows | None:
+def _rows_in_order(
+    chunk: bytes, cells: _Cells, next_row: int, open_end: bool
+) -> tuple[list[bytes], int, int] | None:
     """Read the row tags of a piece in C if they are the common writers': each ``<row r="N"
     ...>`` right after the last ``</row>``, numbered from ``next_row`` without a gap, none
-    empty (``<row .../>``). None for anything else, which :func:`_row_tags` reads."""
+    empty (``<row .../>``): each row's piece, the count of the "<" of the tags, the number
+    of the next row. None for anything else, which :func:`_row_tags` reads."""
     pieces = chunk.split(b"</row>")
     ends = len(pieces) - 1
     if not open_end and pieces.pop().strip():
@@ -195,8 +215,8 @@ def _rows_in_order(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -
                 raise _OtherLayout  # r twice: expat refuses the part
             if len(row_attributes) < 10_000:
                 row_attributes.add(rest)
-    # A row's tag holds no cell: findall from the start of the piece finds its cells.
-    return [], None, list(map(_CELL.findall, pieces)), count + ends, last + 1
+    # A row's tag holds no cell: findall from the start of its piece finds its cells.
+    return pieces, count + ends, last + 1
 
 
 def _row_tags(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Rows:
@@ -347,58 +367,76 @@ def _cellwise(
 
 
 def _columnwise(
-    found_rows: list[list[tuple[bytes, ...]]], cells: _Cells
+    found_rows: list[list[tuple[bytes, ...]]], cells: _Cells, plain: bool = False
 ) -> tuple[list[list[Any]], int] | None:
     """Type the cells column by column, as :func:`_cellwise` would; None where it must decide.
 
-    The rows whose cells run A, B, C... without a gap and end in a cell with a value (most
-    rows of most sheets) are grouped by their length and transposed in C; each column's
-    cells are typed by one ``map`` per distinct tag (style and type), and the records are the
-    columns transposed back. The other rows are read by :func:`_cellwise`. None (the piece
-    is read cell by cell) for an empty ``<v/>``, a cell neither ``<c .../>`` nor closed by
-    ``</c>``, a cell without a value in the middle of a row, a value of a kind or form the
-    groups do not type.
+    The rows whose last cell has a value and stands in the column its position says (most
+    rows of most sheets; the columns of the others are checked below: A, B, C... without a
+    gap) are transposed in C, the shorter ones padded; each column's cells are typed by one
+    ``map`` per distinct tag (style and type), and the records are the columns transposed
+    back, each cut to its row's length. The other rows are read by :func:`_cellwise`. None
+    (the piece is read cell by cell) for an empty ``<v/>``, a cell neither ``<c .../>`` nor
+    closed by ``</c>``, a cell without a value in the middle of a row, a value of a kind or
+    form the groups do not type. ``plain``: the cells are _PLAIN_CELL's.
     """
-    records: list[Any] = [None] * len(found_rows)
-    widest = max(map(len, found_rows), default=0)
+    sizes = list(map(len, found_rows))
+    widest = max(sizes, default=0)
     if widest > EXCEL_MAX_COLUMNS:
         return None
     letters = _letters(widest)
-    by_size: dict[int, list[int]] = {}
-    others: list[int] = []
-    for index, found in enumerate(found_rows):
-        size = len(found)
-        if not size:
-            records[index] = []
-            continue
-        last = found[-1]
-        if last[0] == letters[size - 1] and (last[4] or last[5]):
-            group = by_size.get(size)
-            if group is None:
-                by_size[size] = group = []
-            group.append(index)
-        else:
-            others.append(index)
+    value, inline = (2, 3) if plain else (4, 5)
+    regular = [
+        bool(found)
+        and found[-1][0] == letters[len(found) - 1]
+        and bool(found[-1][value] or found[-1][inline])
+        for found in found_rows
+    ]
+    every_row = False not in regular
+    rows = found_rows if every_row else list(itertools.compress(found_rows, regular))
     expected = 0
-    for indices in by_size.values():
-        columns = []
-        for column, at in enumerate(zip(*map(found_rows.__getitem__, indices), strict=True)):
-            fields = tuple(zip(*at, strict=True))
-            if fields[0].count(letters[column]) != len(at):
-                return None  # not the column this position holds in a row without a gap
-            read = _column(fields, cells)
-            if read is None:
-                return None
-            columns.append(read[0])
-            expected += read[1]
-        for index, record in zip(indices, map(list, zip(*columns, strict=True)), strict=True):
-            records[index] = record
-    if others:
-        other_records, count = _cellwise(list(map(found_rows.__getitem__, others)), cells)
-        expected += count
-        for index, record in zip(others, other_records, strict=True):
-            records[index] = record
-    return records, expected
+    columns: list[list[Any]] = []
+    pad = _PLAIN_PAD if plain else _PAD
+    for column, at in enumerate(itertools.zip_longest(*rows, fillvalue=pad)):
+        fields = tuple(zip(*at, strict=True))
+        if plain:
+            empty, closed = (b"",) * len(at), (b"</c>",) * len(at)
+            fields = (fields[0], fields[1], empty, empty, fields[2], fields[3], closed)
+        if fields[0].count(letters[column]) + fields[0].count(b"") != len(at):
+            return None  # not the column this position holds in a row without a gap
+        read = _column(fields, cells)
+        if read is None:
+            return None
+        columns.append(read[0])
+        expected += read[1]
+    row_sizes = sizes if every_row else list(itertools.compress(sizes, regular))
+    typed_rows = zip(*columns, strict=True)
+    if row_sizes.count(widest) == len(row_sizes):
+        records = list(map(list, typed_rows))
+    else:
+        records = list(map(list, map(itertools.islice, typed_rows, row_sizes)))
+    if every_row:
+        return records, expected
+    others = [found for found, keep in zip(found_rows, regular, strict=True) if not keep]
+    if plain:
+        others = [[_full(cell) for cell in found] for found in others]
+    other_records, count = _cellwise(others, cells)
+    given, other = iter(records), iter(other_records)
+    merged = [next(given) if keep else next(other) for keep in regular]
+    return merged, expected + count
+
+
+# What pads a row shorter than the widest: no letters, attributes no tag holds (a NUL, which
+# _check_chunk refuses), nothing else.
+_PAD_ATTRIBUTES = b"\x00"
+_PAD = (b"", _PAD_ATTRIBUTES, b"", b"", b"", b"", b"")
+_PLAIN_PAD = (b"", _PAD_ATTRIBUTES, b"", b"")
+
+
+def _full(cell: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """A _PLAIN_CELL cell as _CELL's groups."""
+    letters, attributes, value, inline = cell
+    return (letters, attributes, b"", b"", value, inline, b"</c>")
 
 
 def _column(fields: tuple[tuple[bytes, ...], ...], cells: _Cells) -> tuple[list[Any], int] | None:
@@ -413,9 +451,15 @@ def _column(fields: tuple[tuple[bytes, ...], ...], cells: _Cells) -> tuple[list[
                 expected += formula.count(b"<") * formulas.count(formula)
                 cells.formula(formula)
     size = len(attributes)
+    distinct = set(attributes)
     groups: dict[bytes, Sequence[int]]
-    if attributes.count(attributes[0]) == size:
+    if len(distinct) == 1:
         groups = {attributes[0]: range(size)}
+    elif len(distinct) <= 8:
+        groups = {
+            attribute: list(itertools.compress(range(size), map(attribute.__eq__, attributes)))
+            for attribute in distinct
+        }
     else:
         groups = {}
         for position, attribute in enumerate(attributes):
@@ -423,9 +467,10 @@ def _column(fields: tuple[tuple[bytes, ...], ...], cells: _Cells) -> tuple[list[
             if group is None:
                 groups[attribute] = group = []
             group.append(position)  # type: ignore[attr-defined]
-    typed: list[Any] = [None] * size
+    groups.pop(_PAD_ATTRIBUTES, None)  # the padding of shorter rows: None, read nothing
     cell_attributes = cells.cell_attributes
-    whole = len(groups) == 1
+    whole = len(groups) == 1 and len(distinct) == 1
+    typed_by_position: dict[int, Any] = {}
     for attribute, group in groups.items():
         style, kind, self_closed = cell_attributes.get(attribute) or cells.tag(attribute)
         selected = None if whole else group
@@ -445,15 +490,13 @@ def _column(fields: tuple[tuple[bytes, ...], ...], cells: _Cells) -> tuple[list[
         if group_values is None:
             return None
         if whole:
-            typed = group_values
-        else:
-            for position, value in zip(group, group_values, strict=True):
-                typed[position] = value
-    return typed, expected
+            return group_values, expected
+        typed_by_position.update(zip(group, group_values, strict=True))
+    return list(map(typed_by_position.get, range(size))), expected
 
 
 def _picked(field: tuple[bytes, ...], group: Sequence[int] | None) -> Sequence[bytes]:
-    return field if group is None else [field[position] for position in group]
+    return field if group is None else list(map(field.__getitem__, group))
 
 
 _LETTERS: list[bytes] = []
