@@ -526,7 +526,8 @@ def _typed_group(kind: bytes, style: int, texts: list[bytes], cells: _Cells) -> 
         strings = cells.strings
         size = len(strings)
         if max(numbers) < size:
-            return list(map(strings.__getitem__, numbers))
+            take = getattr(strings, "take", None)  # a _StringTable's, in C
+            return take(numbers) if take is not None else list(map(strings.__getitem__, numbers))
         return [strings[index] if index < size else "" for index in numbers]
     if kind == b"n":
         try:

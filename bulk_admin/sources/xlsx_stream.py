@@ -31,7 +31,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
@@ -99,29 +99,39 @@ def _string_items(workbook: Workbook, part: str) -> Iterator[str]:
     )
 
 
+class _Batch(Protocol):
+    """What the fast paths yield: items, counted."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 def _fast_then_expat(
-    fast: Callable[[], Iterator[Any]],
+    fast: Callable[[], Iterator[_Batch]],
     expat: Callable[[], Iterator[Any]],
     finish: Callable[[Any], Any],
 ) -> Iterator[Any]:
-    """Yield what ``fast()`` yields; if it raises _OtherLayout, go on with ``expat()``.
+    """Yield the items of the lists ``fast()`` yields; if it raises _OtherLayout, go on with
+    the items of ``expat()``.
 
     The items ``fast()`` gave are skipped in ``expat()`` (both give the same items), and each
-    other one goes through ``finish``.
+    other one goes through ``finish``. A list at a time, so that its items cost no Python.
     """
     given = 0
     try:
-        for item in fast():
-            yield item
-            given += 1
+        for batch in fast():
+            yield from batch
+            given += len(batch)
         return
     except _OtherLayout:
         pass
     yield from map(finish, itertools.islice(expat(), given, None))
 
 
-def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
-    """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items."""
+def _plain_strings(workbook: Workbook, part: str) -> Iterator[list[str]]:
+    """Yield the items of a shared-strings part that holds only plain ``<si><t>`` items, a
+    list at a time."""
     pending = b""
     ended = False
     for block in _contents(workbook, part, _SST, b"</sst>", set()):
@@ -144,10 +154,10 @@ def _plain_strings(workbook: Workbook, part: str) -> Iterator[str]:
             pending = data
             continue
         pending = data[cut + 5 :]
-        yield from _plain_items(data[: cut + 5])
+        yield _plain_items(data[: cut + 5])
     if not ended:
         raise _OtherLayout
-    yield from items
+    yield items
 
 
 def _plain_items(chunk: bytes) -> list[str]:
@@ -185,32 +195,38 @@ class _Strings(Sequence[str]):
 
 
 class _StringTable(_Strings):
-    """Strings kept as one UTF-8 buffer and the offset where each ends (4 bytes a string).
+    """Strings kept as one UTF-8 buffer and the offset where each begins (4 bytes a string).
 
     A list of a million distinct strings costs about 75 bytes each besides their text.
     """
 
-    _ends: array.array[int]
+    _offsets: array.array[int]
 
     def __init__(self, texts: Iterable[str]):
         buffer = bytearray()
-        ends = array.array("I")  # 8 bytes an offset only past 4 GiB of text
-        for text in texts:
-            buffer += text.encode()
-            try:
-                ends.append(len(buffer))
-            except OverflowError:
-                ends = array.array("q", ends)
-                ends.append(len(buffer))
+        offsets = array.array("I", [0])  # 8 bytes an offset only past 4 GiB of text
+        items = iter(texts)
+        while batch := list(map(str.encode, itertools.islice(items, 4096))):
+            ends = list(itertools.accumulate(map(len, batch), initial=len(buffer)))[1:]
+            if ends[-1] >= 2**32 and offsets.typecode == "I":
+                offsets = array.array("q", offsets)
+            offsets.extend(ends)
+            buffer += b"".join(batch)
         self._buffer = bytes(buffer)
-        self._ends = ends
+        self._offsets = offsets
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._offsets) - 1
 
     def _get(self, index: int) -> str:
-        start = self._ends[index - 1] if index else 0
-        return self._buffer[start : self._ends[index]].decode()
+        return self._buffer[self._offsets[index] : self._offsets[index + 1]].decode()
+
+    def take(self, indices: list[int]) -> list[str]:
+        """The strings at ``indices`` (each in range), in C: one pass of maps."""
+        offsets = self._offsets
+        starts = map(offsets.__getitem__, indices)
+        stops = map(offsets.__getitem__, map((1).__add__, indices))
+        return list(map(bytes.decode, map(self._buffer.__getitem__, map(slice, starts, stops))))
 
 
 class _SpilledStrings(_Strings):
@@ -281,8 +297,9 @@ _GROUPS_KEPT = 1024
 _WRITE_BLOCK = 1024 * 1024
 
 
-def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[list[Any]]:
-    """Yield the records of a part in the common layout; raise _OtherLayout on anything else.
+def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[_Batch]:
+    """Yield the records of a part in the common layout, a piece's at a time; raise
+    _OtherLayout on anything else.
 
     A piece's records are given only once all of the piece has been read.
     """
@@ -298,11 +315,11 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
             if cut == -1:
                 break
             records, next_row = _read_rows(data[position:cut], cells, next_row)
-            yield from _expanded(records)
+            yield _expanded(records)
             position = cut + 6
         if end != -1:
             records, next_row = _read_rows(data[position:end], cells, next_row, False)
-            yield from _expanded(records)
+            yield _expanded(records)
             return
         cut = data.rfind(b"</row>", position)
         if cut == -1:
@@ -312,28 +329,38 @@ def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[lis
             continue
         pending = data[cut + 6 :]
         records, next_row = _read_rows(data[position:cut], cells, next_row)
-        yield from _expanded(records)
+        yield _expanded(records)
     # A part that ends before </sheetData>: expat reads it, and says how it is damaged.
     raise _OtherLayout
 
 
-def _expanded(records: list[Any]) -> Iterable[list[Any]]:
+def _expanded(records: list[Any]) -> _Batch:
     """Return ``records``, a count of empty rows as that many empty records."""
     if not any(map(_is_count, records)):
         return records  # no row left out: the list itself
-    return _with_empty_rows(records)
+    return _WithEmptyRows(records)
+
+
+class _WithEmptyRows:
+    """Records and counts of the empty rows between them, iterated as that many empty records:
+    a far row number costs no memory."""
+
+    def __init__(self, records: list[Any]):
+        self.records = records
+
+    def __len__(self) -> int:
+        return sum(record if record.__class__ is int else 1 for record in self.records)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        for record in self.records:
+            if record.__class__ is int:
+                for _empty in range(record):
+                    yield []
+            else:
+                yield record
 
 
 _is_count = int.__instancecheck__  # one C call per record
-
-
-def _with_empty_rows(records: list[Any]) -> Iterator[list[Any]]:
-    for record in records:
-        if record.__class__ is int:
-            for _empty in range(record):
-                yield []
-        else:
-            yield record
 
 
 def _contents(
