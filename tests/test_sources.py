@@ -749,10 +749,39 @@ def test_an_unknown_xlsx_reader_is_refused(make_xlsx, settings):
     assert read_error(make_xlsx(TYPED_ROWS)) == "Unknown XLSX reader “pandas”."
 
 
-def test_the_auto_reader_is_calamine_when_installed(make_xlsx, settings):
+def test_the_auto_reader_streams_the_common_writers_layout(make_xlsx, settings):
     settings.BULK_ADMIN_XLSX_READER = "auto"
     with make_xlsx(TYPED_ROWS).open("rb") as file:
-        assert XlsxSource(file).reader == "calamine"
+        assert XlsxSource(file).reader == "stream"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # The .NET Open XML SDK's layout: every element with a prefix.
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>name</x:t></x:is>'
+        b'</x:c></x:row><x:row r="2"><x:c r="A2"><x:v>5</x:v></x:c></x:row></x:sheetData>'
+        b"</x:worksheet>",
+        # Attributes in single quotes.
+        b"<worksheet xmlns='http://schemas.openxmlformats.org/spreadsheetml/2006/main'>"
+        b"<sheetData><row r='1'><c r='A1' t='inlineStr'><is><t>name</t></is></c></row>"
+        b"<row r='2'><c r='A2'><v>5</v></c></row></sheetData></worksheet>",
+    ],
+    ids=["prefixed", "single-quotes"],
+)
+def test_the_auto_reader_gives_another_layout_to_calamine(tmp_path, settings, rows):
+    pytest.importorskip("python_calamine")
+    settings.BULK_ADMIN_XLSX_READER = "auto"
+    book = openpyxl.Workbook()
+    book.active.append(["x"])
+    path = tmp_path / "other.xlsx"
+    book.save(path)
+    rewrite_member(path, SHEET, lambda _old: rows)
+    with path.open("rb") as file, XlsxSource(file) as source:
+        assert source.reader == "calamine"
+        assert source.headers == ["name"]
+        assert normalized(list(source.rows())) == normalized([(2, [5])])
 
 
 def test_the_auto_reader_falls_back_to_the_stream(make_xlsx, settings, monkeypatch):

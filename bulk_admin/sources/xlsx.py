@@ -1,4 +1,5 @@
-"""The XLSX reader: python-calamine or openpyxl, Excel error cells, bounded memory."""
+"""The XLSX reader: the streaming reader, python-calamine or openpyxl; Excel error cells,
+bounded memory."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bulk_admin.sources.base import (
     _clean_header,
     excel_error_cell,
 )
-from bulk_admin.sources.xlsx_stream import stream_records
+from bulk_admin.sources.xlsx_stream import starts_in_common_layout, stream_records
 from bulk_admin.workbook import Workbook
 
 
@@ -97,13 +98,14 @@ _MIN_CELL_BYTES = 20
 
 
 def _chosen_reader(reader: str) -> str:
-    """Return the reader ``reader`` names: "auto" is python-calamine when installed."""
+    """Return the reader ``reader`` names; "auto" stays "auto" only if python-calamine is
+    installed (it then depends on the sheet: :meth:`XlsxSource.__init__`)."""
     if reader == "auto":
         try:
             import python_calamine  # noqa: F401
         except ImportError:
             return "stream"
-        return "calamine"
+        return "auto"
     if reader not in READERS:
         raise SourceError(_("Unknown XLSX reader “%(reader)s”.") % {"reader": reader})
     return reader
@@ -112,11 +114,11 @@ def _chosen_reader(reader: str) -> str:
 class XlsxSource(Source):
     """Read one sheet of an XLSX workbook, keeping typed cells typed.
 
-    python-calamine is used when installed and the sheet's range is small enough to hold in
-    memory (``BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS``); otherwise the streaming reader
-    (:mod:`bulk_admin.sources.xlsx_stream`), whose memory does not grow with the sheet.
-    openpyxl's read-only mode on request. Formulas give their cached values, never their
-    text.
+    The streaming reader (:mod:`bulk_admin.sources.xlsx_stream`), whose memory does not grow
+    with the sheet, reads every sheet in the common writers' layout; python-calamine, when
+    installed, a sheet in another layout whose range is small enough to hold in memory
+    (``BULK_ADMIN_XLSX_MAX_CALAMINE_CELLS``). Either on request, and openpyxl's read-only
+    mode. Formulas give their cached values, never their text.
     """
 
     def __init__(
@@ -139,6 +141,10 @@ class XlsxSource(Source):
         try:
             name = _choose_sheet(workbook.sheet_names(), sheet)
             reader = _chosen_reader(reader or conf.XLSX_READER)
+            if reader == "auto":
+                # The streaming reader when its fast path reads the sheet's start (the common
+                # writers' layout): as fast as calamine, in flat memory. Otherwise calamine.
+                reader = "stream" if starts_in_common_layout(workbook, name) else "calamine"
             if reader == "calamine" and (
                 workbook.unpacked_size(workbook.part_of(name) or "")
                 > conf.XLSX_MAX_CALAMINE_CELLS * _MIN_CELL_BYTES

@@ -72,6 +72,27 @@ def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
             strings.close()
 
 
+def starts_in_common_layout(workbook: Workbook, sheet: str) -> bool:
+    """Whether the fast path reads the start of ``sheet``: all before ``<sheetData>`` and the
+    first piece of rows (the reader ``auto`` reads a sheet in another layout, such as the
+    namespace prefixes of the .NET Open XML SDK, with python-calamine: expat is slower)."""
+    part = workbook.part_of(sheet) or ""
+    if not workbook.has_part(part):
+        return True  # the stream says so
+    # No shared strings are read for this: an index beyond the table is an empty text.
+    cells = _Cells([], _date_styles(workbook), workbook.date1904())
+    records = _common_layout(workbook, part, cells)
+    try:
+        next(records, None)
+    except _OtherLayout:
+        return False
+    except SourceError:
+        return True  # a damaged part: the stream says how
+    finally:
+        records.close()
+    return True
+
+
 # Above this many unpacked bytes, a shared-strings part is kept as one UTF-8 buffer; above
 # the second, in a temporary file.
 _COMPACT_STRINGS = 8 * 1024 * 1024
