@@ -19,7 +19,9 @@ one run and alternating between the methods, the median of 3 repetitions of:
 ``import-export``  django-import-export's ``import_data(dataset, dry_run=False)`` with default
                    settings (10k rows); for information also with ``use_bulk = True``, and the
                    same resource run by bulk_admin (``bulk_admin.contrib.import_export``).
-``csv 100k`` / ``xlsx 100k``  the same 100k rows as CSV and as XLSX through ``bulk_import``.
+``csv 100k`` / ``xlsx 100k``  the same 100k rows as CSV and as XLSX through ``bulk_import``
+                   (the default reader; for information also python-calamine, openpyxl, and
+                   the same workbook with a shared-strings table as Excel writes it).
 ``copy 10k``       a 10k-row ``bulk_import``, for the memory comparison.
 
 Every measured import runs in a fresh subprocess whose peak RSS comes from ``os.wait4``
@@ -1153,11 +1155,18 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
             data_path(xlsx, "xlsx", "books_shared"),
         ),
         Method(
-            "xlsx_stream",
-            "  XLSX, streaming reader",
+            "xlsx_calamine",
+            "  XLSX, python-calamine reader",
             xlsx,
             data_path(xlsx, "xlsx"),
-            env={"BENCH_XLSX_READER": "stream"},
+            env={"BENCH_XLSX_READER": "calamine"},
+        ),
+        Method(
+            "xlsx_shared_calamine",
+            "  XLSX, shared strings, python-calamine",
+            xlsx,
+            data_path(xlsx, "xlsx", "books_shared"),
+            env={"BENCH_XLSX_READER": "calamine"},
         ),
         Method(
             "copy_small",
@@ -1461,7 +1470,15 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for group in (
         ("psql", "copy", "copy_pg2"),
         ("psql_orders", "orders", "orders_pg2"),
-        ("csv_small", "xlsx", "xlsx_openpyxl", "xlsx_stream", "xlsx_shared", "resource"),
+        (
+            "csv_small",
+            "xlsx",
+            "xlsx_openpyxl",
+            "xlsx_calamine",
+            "xlsx_shared",
+            "xlsx_shared_calamine",
+            "resource",
+        ),
         ("copy_small", "import_export", "import_export_bulk"),
     ):
         present = [key for key in group if key in checksums]
@@ -1578,7 +1595,8 @@ def main(argv: list[str] | None = None) -> int:
         "--methods",
         help="comma-separated subset of: psql, copy, copy_pg2, psql_orders, orders, "
         "orders_pg2, bulk_create, bulk_create_sqlite, bulk_create_mariadb, import_export, "
-        "import_export_bulk, resource, csv_small, xlsx, xlsx_openpyxl, copy_small",
+        "import_export_bulk, resource, csv_small, xlsx, xlsx_openpyxl, xlsx_calamine, "
+        "xlsx_shared, xlsx_shared_calamine, copy_small",
     )
     parser.add_argument(
         "--idle-wait",
