@@ -1142,31 +1142,25 @@ def plan_methods(sizes: dict[str, int]) -> list[Method]:
         Method("csv_small", f"bulk_import CSV {_short(xlsx)}", xlsx, data_path(xlsx, "csv")),
         Method("xlsx", f"bulk_import XLSX {_short(xlsx)}", xlsx, data_path(xlsx, "xlsx")),
         Method(
-            "xlsx_openpyxl",
-            "  XLSX, openpyxl reader",
-            xlsx,
-            data_path(xlsx, "xlsx"),
-            env={"BENCH_XLSX_READER": "openpyxl"},
-        ),
-        Method(
             "xlsx_shared",
             "  XLSX, shared strings",
             xlsx,
             data_path(xlsx, "xlsx", "books_shared"),
         ),
-        Method(
-            "xlsx_calamine",
-            "  XLSX, python-calamine reader",
-            xlsx,
-            data_path(xlsx, "xlsx"),
-            env={"BENCH_XLSX_READER": "calamine"},
-        ),
-        Method(
-            "xlsx_shared_calamine",
-            "  XLSX, shared strings, python-calamine",
-            xlsx,
-            data_path(xlsx, "xlsx", "books_shared"),
-            env={"BENCH_XLSX_READER": "calamine"},
+        *(
+            Method(
+                key, label, xlsx, data_path(xlsx, "xlsx", table), env={"BENCH_XLSX_READER": reader}
+            )
+            for key, label, table, reader in (
+                ("xlsx_openpyxl", "  XLSX, openpyxl reader", "books", "openpyxl"),
+                ("xlsx_calamine", "  XLSX, python-calamine reader", "books", "calamine"),
+                (
+                    "xlsx_shared_calamine",
+                    "  XLSX, shared strings, python-calamine",
+                    "books_shared",
+                    "calamine",
+                ),
+            )
         ),
         Method(
             "copy_small",
