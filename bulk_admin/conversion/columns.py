@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from bulk_admin.conversion.base import (
     TRUE_VALUES,
     _messages,
 )
-from bulk_admin.conversion.text import _excel_float
+from bulk_admin.conversion.text import EXCEL_FLOAT_FORMAT, _excel_float
 from bulk_admin.results import BadCell
 
 if TYPE_CHECKING:
@@ -175,16 +176,25 @@ _NATIVE_CLASSES: dict[Callable[[Any], Any], type] = {
     _native_date: datetime.date,
 }
 _NONE = type(None)
+_EXCEL_FORMATS = itertools.repeat(EXCEL_FLOAT_FORMAT)  # format()'s second argument, forever
 
 
 def _native_array(cells: list[Any], kind: _Kind) -> pa.Array | None:
     """The column's native values in one conversion in C, when its cells are all of the one
-    class its native function keeps as they are (or empty); None otherwise."""
+    class its native function keeps as they are (or empty), or all floats of a decimal
+    column (the text Excel shows, as _native_decimal gives it); None otherwise."""
+    classes = set(map(type, cells))
+    classes.discard(_NONE)
+    if kind.native is _native_decimal and classes == {float}:
+        numbers = pa.array(cells, pa.float64())
+        shown = pa.array(
+            list(map(format, pc.fill_null(numbers, math.nan).to_pylist(), _EXCEL_FORMATS)),
+            pa.string(),
+        )
+        return pc.if_else(pc.is_valid(numbers), shown, pa.scalar(None, pa.string()))
     wanted = _NATIVE_CLASSES.get(kind.native)  # type: ignore[arg-type]
     if wanted is None:
         return None
-    classes = set(map(type, cells))
-    classes.discard(_NONE)
     if classes != {wanted}:
         return None  # bools among ints, datetimes among dates, floats among ints...
     try:

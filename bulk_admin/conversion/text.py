@@ -25,7 +25,10 @@ def _excel_float(value: float) -> str:
     Excel computes and shows 15 digits; the file holds the full double, so a price
     computed as ``=10*1.1`` is stored as 11.000000000000002 and shown as 11.
     """
-    return format(value, ".15g")
+    return format(value, EXCEL_FLOAT_FORMAT)
+
+
+EXCEL_FLOAT_FORMAT = ".15g"
 
 
 def _text_converter(field: models.Field, reading: ReadingOptions = _PLAIN) -> Converter:  # type: ignore[type-arg]
