@@ -419,6 +419,10 @@ def test_shared_strings_are_the_same_however_they_are_kept(
         assert [strings[index] for index in (-1, 0, 17, 16, 15, 3)] == [
             list(strings)[index] for index in (-1, 0, 17, 16, 15, 3)
         ]
+        if kept != "list":  # what the column-wise typing takes: many at once
+            wanted = list(range(len(strings)))[::-7] + [0, 17, 0]
+            assert strings.take(wanted) == [list(strings)[index] for index in wanted]
+            assert strings.take([]) == []
         if kept == "file":
             strings.close()
         workbook.close()

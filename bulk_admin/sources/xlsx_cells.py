@@ -393,10 +393,22 @@ def _columnwise(
         for found in found_rows
     ]
     every_row = False not in regular
+    pad = _PLAIN_PAD if plain else _PAD
+    if not every_row:
+        # A row with gaps (cells left out) but its columns in order: padded where they are.
+        found_rows = list(found_rows)  # the caller's stays as _cellwise may need it
+        for index in [index for index, keep in enumerate(regular) if not keep]:
+            dense = _with_gaps_padded(found_rows[index], pad, value, inline)
+            if dense is not None:
+                found_rows[index] = dense
+                regular[index] = True
+                sizes[index] = len(dense)
+        every_row = False not in regular
+        widest = max(sizes, default=0)
+        letters = _letters(widest)
     rows = found_rows if every_row else list(itertools.compress(found_rows, regular))
     expected = 0
     columns: list[list[Any]] = []
-    pad = _PLAIN_PAD if plain else _PAD
     for column, at in enumerate(itertools.zip_longest(*rows, fillvalue=pad)):
         fields = tuple(zip(*at, strict=True))
         if plain:
@@ -431,6 +443,30 @@ def _columnwise(
 _PAD_ATTRIBUTES = b"\x00"
 _PAD = (b"", _PAD_ATTRIBUTES, b"", b"", b"", b"", b"")
 _PLAIN_PAD = (b"", _PAD_ATTRIBUTES, b"", b"")
+
+
+def _with_gaps_padded(
+    found: list[tuple[bytes, ...]], pad: tuple[bytes, ...], value: int, inline: int
+) -> list[tuple[bytes, ...]] | None:
+    """The cells of a row with a pad at each column it leaves out; None unless its columns
+    increase and its last cell has a value."""
+    if not found or not (found[-1][value] or found[-1][inline]):
+        return None
+    columns = []
+    for cell in found:
+        column = _COLUMNS.get(cell[0])
+        if column is None:
+            column = column_number(cell[0]) - 1
+            if column >= EXCEL_MAX_COLUMNS:
+                return None
+            _COLUMNS[cell[0]] = column
+        if columns and column <= columns[-1]:
+            return None
+        columns.append(column)
+    dense = [pad] * (columns[-1] + 1)
+    for column, cell in zip(columns, found, strict=True):
+        dense[column] = cell
+    return dense
 
 
 def _full(cell: tuple[bytes, ...]) -> tuple[bytes, ...]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import operator
 import os
 import re
 import tempfile
@@ -294,6 +295,20 @@ class _SpilledStrings(_Strings):
                 self._groups.clear()
             self._groups[group] = texts
         return texts[offset]
+
+    def take(self, indices: list[int]) -> list[str]:
+        """The strings at ``indices`` (each in range): each group they need read once."""
+        if not indices:
+            return []
+        groups, offsets = zip(*map(divmod, indices, itertools.repeat(_GROUP)), strict=True)
+        kept = self._groups
+        missing = set(groups).difference(kept)
+        if missing and len(kept) + len(missing) > _GROUPS_KEPT:
+            kept.clear()
+            missing = set(groups)
+        for group in missing:
+            kept[group] = self._read_group(group)
+        return list(map(operator.getitem, map(kept.__getitem__, groups), offsets))
 
     def _read_group(self, group: int) -> list[str]:
         starts = self._starts
