@@ -452,7 +452,7 @@ def _with_gaps_padded(
     increase and its last cell has a value."""
     if not found or not (found[-1][value] or found[-1][inline]):
         return None
-    columns = []
+    columns: list[int] = []
     for cell in found:
         column = _COLUMNS.get(cell[0])
         if column is None:

@@ -31,7 +31,7 @@ import operator
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Protocol, overload
 from xml.etree import ElementTree
 
@@ -333,7 +333,7 @@ _GROUPS_KEPT = 1024
 _WRITE_BLOCK = 1024 * 1024
 
 
-def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Iterator[_Batch]:
+def _common_layout(workbook: Workbook, part: str, cells: _Cells) -> Generator[_Batch, None, None]:
     """Yield the records of a part in the common layout, a piece's at a time; raise
     _OtherLayout on anything else.
 
