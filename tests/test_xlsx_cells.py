@@ -186,3 +186,27 @@ def test_the_common_writers_rows_are_typed_column_wise(monkeypatch):
 def test_rows_other_than_a_to_the_last_keep_their_cells_where_they_are(row, monkeypatch):
     piece = b'<row r="1"><c r="A1"><v>0</v></c></row><row r="2">' + row
     assert read(piece, monkeypatch, True) == read(piece, monkeypatch, False)
+
+
+def test_a_far_cell_does_not_widen_the_other_rows(monkeypatch):
+    # A row reaching column XFD is typed cell by cell: padded, it would make each of the
+    # piece's rows 16,384 cells wide (seconds and 140 MB for a piece, found by a review).
+    rows = [
+        b'<row r="%d"><c r="A%d"><v>0</v></c><c r="B%d"><v>1</v></c>' % (number, number, number)
+        + (b'<c r="XFD%d"><v>1</v></c>' % number if number == 50 else b"")
+        for number in range(1, 101)
+    ]
+    piece = b"</row>".join(rows)
+    cells = _Cells(STRINGS, DATES, False)
+    padded = []
+    real = xlsx_cells._with_gaps_padded
+
+    def counted(*args):
+        padded.append(real(*args))
+        return padded[-1]
+
+    monkeypatch.setattr(xlsx_cells, "_with_gaps_padded", counted)
+    records, _next_row = xlsx_stream._read_rows(piece, cells, 1)
+    assert padded == [None]
+    assert records[49] == [0, 1] + [None] * 16_381 + [1]
+    assert read(piece, monkeypatch, True) == read(piece, monkeypatch, False)

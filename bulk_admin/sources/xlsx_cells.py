@@ -397,8 +397,11 @@ def _columnwise(
     if not every_row:
         # A row with gaps (cells left out) but its columns in order: padded where they are.
         found_rows = list(found_rows)  # the caller's stays as _cellwise may need it
+        # No wider than twice the most cells a row has: one far cell (in column XFD) would
+        # make every row of the piece that wide.
+        most = 2 * widest
         for index in [index for index, keep in enumerate(regular) if not keep]:
-            dense = _with_gaps_padded(found_rows[index], pad, value, inline)
+            dense = _with_gaps_padded(found_rows[index], pad, value, inline, most)
             if dense is not None:
                 found_rows[index] = dense
                 regular[index] = True
@@ -446,10 +449,10 @@ _PLAIN_PAD = (b"", _PAD_ATTRIBUTES, b"", b"")
 
 
 def _with_gaps_padded(
-    found: list[tuple[bytes, ...]], pad: tuple[bytes, ...], value: int, inline: int
+    found: list[tuple[bytes, ...]], pad: tuple[bytes, ...], value: int, inline: int, most: int
 ) -> list[tuple[bytes, ...]] | None:
     """The cells of a row with a pad at each column it leaves out; None unless its columns
-    increase and its last cell has a value."""
+    increase, its last cell has a value and it ends within ``most`` columns."""
     if not found or not (found[-1][value] or found[-1][inline]):
         return None
     columns: list[int] = []
@@ -460,7 +463,7 @@ def _with_gaps_padded(
             if column >= EXCEL_MAX_COLUMNS:
                 return None
             _COLUMNS[cell[0]] = column
-        if columns and column <= columns[-1]:
+        if column >= most or (columns and column <= columns[-1]):
             return None
         columns.append(column)
     dense = [pad] * (columns[-1] + 1)
