@@ -1,10 +1,10 @@
-"""The column-wise typing of a piece's cells (bulk_admin.sources.xlsx_cells._columnwise) gives
+"""The column-wise typing of a piece's cells (bulk_admin.sources.xlsx_typing._columnwise) gives
 exactly what typing them one by one gives, or leaves the piece to it."""
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bulk_admin.sources import xlsx_cells, xlsx_stream
+from bulk_admin.sources import xlsx_cells, xlsx_rows, xlsx_stream, xlsx_typing
 from bulk_admin.sources.xlsx_cells import _Cells, _OtherLayout
 
 STRINGS = ["zero", "one", "Tom & Jerry"]
@@ -127,7 +127,7 @@ def read(piece, monkeypatch, columnwise):
     cells = _Cells(STRINGS, DATES, False)
     with monkeypatch.context() as patch:
         if not columnwise:
-            patch.setattr(xlsx_cells, "_columnwise", lambda *args, **kwargs: None)
+            patch.setattr(xlsx_rows, "_columnwise", lambda *args, **kwargs: None)
         try:
             return repr(xlsx_stream._read_rows(piece, cells, 1))  # repr: 2 and 2.0 differ
         except _OtherLayout:
@@ -168,7 +168,7 @@ def test_the_common_writers_rows_are_typed_column_wise(monkeypatch):
     cells = _Cells(STRINGS, DATES, False)
     found = xlsx_cells._CELL.findall
     found_rows = [found(row) for row in piece.split(b"</row>")]
-    assert xlsx_cells._columnwise(found_rows, cells) is not None
+    assert xlsx_typing._columnwise(found_rows, cells) is not None
     assert read(piece, monkeypatch, True) == read(piece, monkeypatch, False)
 
 
@@ -199,13 +199,13 @@ def test_a_far_cell_does_not_widen_the_other_rows(monkeypatch):
     piece = b"</row>".join(rows)
     cells = _Cells(STRINGS, DATES, False)
     padded = []
-    real = xlsx_cells._with_gaps_padded
+    real = xlsx_typing._with_gaps_padded
 
     def counted(*args):
         padded.append(real(*args))
         return padded[-1]
 
-    monkeypatch.setattr(xlsx_cells, "_with_gaps_padded", counted)
+    monkeypatch.setattr(xlsx_typing, "_with_gaps_padded", counted)
     records, _next_row = xlsx_stream._read_rows(piece, cells, 1)
     assert padded == [None]
     assert records[49] == [0, 1] + [None] * 16_381 + [1]

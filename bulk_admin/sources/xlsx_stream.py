@@ -39,7 +39,8 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import _date_styles, _raw_rows, _shared_string_items
-from bulk_admin.sources.xlsx_cells import _Cells, _check_chunk, _OtherLayout, _rows_of, _text
+from bulk_admin.sources.xlsx_cells import _Cells, _check_chunk, _OtherLayout, _text
+from bulk_admin.sources.xlsx_rows import _rows_of
 from bulk_admin.workbook import XML_ERRORS, Workbook, _damaged
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\s*(/?)>")
