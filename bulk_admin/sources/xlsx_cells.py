@@ -15,8 +15,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from bulk_admin.peek import _typed
+from bulk_admin.peek import _excel_date, _typed
 from bulk_admin.sources.base import excel_error_cell
+from bulk_admin.workbook import EXCEL_MAX_COLUMNS, column_number
 
 # Groups: column letters, the other attributes (ending in "/" for an empty cell), a formula
 # element, an empty value ("<v/>", "<v></v>"), a value, an inline text, the closing tag. Few
@@ -85,6 +86,25 @@ class _Cells:
             self.cell_attributes[attributes] = known
         return known
 
+    def row(self, rest: bytes) -> None:
+        """Check a row tag's attributes after its ``r`` as expat's path reads them, once each."""
+        if rest not in self.row_attributes:
+            if b"r" in _attributes(rest, self.prefixes):
+                raise _OtherLayout  # r twice: expat refuses the part
+            if len(self.row_attributes) < 10_000:
+                self.row_attributes.add(rest)
+
+    def excel_date(self, number: float, duration: bool) -> Any:
+        """A date-styled number cell's value; a date is built once per day number."""
+        if not duration:
+            day = self.day_numbers.get(number)
+            if day is not None:
+                return day
+        value = _excel_date(number, duration, self.epoch_1904)
+        if value.__class__ is datetime.date and len(self.day_numbers) < 100_000:
+            self.day_numbers[number] = value
+        return value
+
     def formula(self, formula: bytes) -> None:
         """Check a formula element's attributes as expat's path reads them, once each."""
         head = formula[2 : formula.index(b">")]
@@ -127,6 +147,17 @@ def _check_chunk(chunk: bytes) -> None:
 
 
 _COLUMNS: dict[bytes, int] = {}
+
+
+def _column_of(letters: bytes) -> int | None:
+    """The 0-based column of ``letters``; None beyond Excel's last column (XFD)."""
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = column_number(letters) - 1
+        if column >= EXCEL_MAX_COLUMNS:
+            return None
+        _COLUMNS[letters] = column
+    return column
 
 
 def _attributes(text: bytes, prefixes: set[bytes]) -> dict[bytes, bytes]:

@@ -40,19 +40,20 @@ def _rows_of(
     ``open_end`` is false (the chunk ends at ``</sheetData>``)."""
     _check_chunk(chunk)
     total = chunk.count(b"<")
-    in_order = _rows_in_order(chunk, cells, next_row, open_end)
+    pieces = chunk.split(b"</row>")
+    in_order = _rows_in_order(chunk, pieces, cells, next_row, open_end)
     if in_order is not None:
-        pieces, expected, next_row = in_order
+        rows, expected, next_row = in_order
         # Plain cells only (a value or an inline text): their "<" are all the piece has.
-        plain = _columnwise(list(map(_PLAIN_CELL.findall, pieces)), cells, plain=True)
+        plain = _columnwise(list(map(_PLAIN_CELL.findall, rows)), cells, plain=True)
         if plain is not None and expected + plain[1] == total:
             return plain[0], next_row
         records: list[Any] = []
         slots: list[int] | None = None
-        found_rows = list(map(_CELL.findall, pieces))
+        found_rows = list(map(_CELL.findall, rows))
     else:
         records, slots, found_rows, expected, next_row = _row_tags(
-            chunk, cells, next_row, open_end
+            pieces, cells, next_row, open_end
         )
     row_records, count = _columnwise(found_rows, cells) or _cellwise(found_rows, cells)
     expected += count
@@ -74,13 +75,13 @@ _ROW_IN_ORDER = re.compile(rb'<row r="([0-9]{1,7})"([^>]*)>')
 
 
 def _rows_in_order(
-    chunk: bytes, cells: _Cells, next_row: int, open_end: bool
+    chunk: bytes, pieces: list[bytes], cells: _Cells, next_row: int, open_end: bool
 ) -> tuple[list[bytes], int, int] | None:
     """Read the row tags of a piece in C if they are the common writers': each ``<row r="N"
     ...>`` right after the last ``</row>``, numbered from ``next_row`` without a gap, none
     empty (``<row .../>``): each row's piece, the count of the "<" of the tags, the number
     of the next row. None for anything else, which :func:`_row_tags` reads."""
-    pieces = chunk.split(b"</row>")
+    pieces = list(pieces)  # the caller's stay whole for _row_tags
     ends = len(pieces) - 1
     if not open_end and pieces.pop().strip():
         return None  # something after the last </row>
@@ -106,23 +107,19 @@ def _rows_in_order(
         if rest not in row_attributes:
             if rest.endswith(b"/"):
                 return None  # <row r="N" .../>
-            if b"r" in _attributes(rest, cells.prefixes):
-                raise _OtherLayout  # r twice: expat refuses the part
-            if len(row_attributes) < 10_000:
-                row_attributes.add(rest)
+            cells.row(rest)
     # A row's tag holds no cell: findall from the start of its piece finds its cells.
     return pieces, count + ends, last + 1
 
 
-def _row_tags(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Rows:
-    """Read the row tags of a piece one by one: gaps, empty rows, any attributes."""
+def _row_tags(pieces: list[bytes], cells: _Cells, next_row: int, open_end: bool) -> _Rows:
+    """Read the row tags of a piece (split at ``</row>``) one by one: gaps, empty rows, any
+    attributes."""
     records: list[Any] = []  # records, and counts of the empty rows between them
     expected = 0  # the "<" of everything read, to compare with the chunk's own count
-    row_attributes = cells.row_attributes
     prefixes = cells.prefixes
     slots: list[int] = []  # where the record of each row with cells goes in ``records``
     found_rows: list[list[tuple[bytes, ...]]] = []  # each such row's cells, as _CELL finds them
-    pieces = chunk.split(b"</row>")
     last = len(pieces) - 1
     expected += last
     for index, piece in enumerate(pieces):
@@ -139,12 +136,7 @@ def _row_tags(chunk: bytes, cells: _Cells, next_row: int, open_end: bool) -> _Ro
             if attributes:
                 first = _ROW_FIRST.match(attributes)
                 if first is not None:  # r first, as every common writer puts it
-                    rest = attributes[first.end() :]
-                    if rest not in row_attributes:
-                        if b"r" in _attributes(rest, prefixes):
-                            raise _OtherLayout  # r twice: expat refuses the part
-                        if len(row_attributes) < 10_000:
-                            row_attributes.add(rest)
+                    cells.row(attributes[first.end() :])
                     number = _row_number(first.group(1).decode(), next_row)
                 else:
                     given_number = _attributes(attributes, prefixes).get(b"r")

@@ -9,14 +9,12 @@ generated pieces.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from bulk_admin.peek import _excel_date
-from bulk_admin.sources.xlsx_cells import _COLUMNS, _Cells, _text
-from bulk_admin.workbook import EXCEL_MAX_COLUMNS, beyond_limits, column_number
+from bulk_admin.sources.xlsx_cells import _COLUMNS, _Cells, _column_of, _text
+from bulk_admin.workbook import EXCEL_MAX_COLUMNS, beyond_limits
 
 
 def _cellwise(
@@ -27,7 +25,6 @@ def _cellwise(
     strings = cells.strings
     dates = cells.dates
     cell_attributes = cells.cell_attributes
-    day_numbers = cells.day_numbers
     columns = _COLUMNS
     records: list[list[Any]] = []
     for found in found_rows:
@@ -59,13 +56,7 @@ def _cellwise(
                         cell = cells.typed("n", _text(value), style)
                     else:
                         if style in dates:
-                            duration = dates[style]
-                            if not duration and number_value in day_numbers:
-                                cell = day_numbers[number_value]
-                            else:
-                                cell = _excel_date(number_value, duration, cells.epoch_1904)
-                                if cell.__class__ is datetime.date and len(day_numbers) < 100_000:
-                                    day_numbers[number_value] = cell
+                            cell = cells.excel_date(number_value, dates[style])
                         elif (
                             number_value.is_integer()
                             and b"." not in value
@@ -97,10 +88,9 @@ def _cellwise(
                 continue  # <c ...></c>
             column = columns.get(letters)
             if column is None:
-                column = column_number(letters) - 1
-                if column >= EXCEL_MAX_COLUMNS:
+                column = _column_of(letters)
+                if column is None:
                     raise beyond_limits()
-                columns[letters] = column
             if column == width:
                 record.append(cell)
                 width += 1
@@ -204,13 +194,8 @@ def _with_gaps_padded(
         return None
     columns: list[int] = []
     for cell in found:
-        column = _COLUMNS.get(cell[0])
-        if column is None:
-            column = column_number(cell[0]) - 1
-            if column >= EXCEL_MAX_COLUMNS:
-                return None
-            _COLUMNS[cell[0]] = column
-        if column >= most or (columns and column <= columns[-1]):
+        column = _column_of(cell[0])
+        if column is None or column >= most or (columns and column <= columns[-1]):
             return None
         columns.append(column)
     dense = [pad] * (columns[-1] + 1)
@@ -322,19 +307,13 @@ def _typed_group(kind: bytes, style: int, texts: list[bytes], cells: _Cells) -> 
             return None  # what _cellwise says is not a number
         dates = cells.dates
         if style in dates:
-            epoch_1904 = cells.epoch_1904
             if dates[style]:  # a duration
-                return [_excel_date(number, True, epoch_1904) for number in floats]
-            day_numbers = cells.day_numbers
-            found = list(map(day_numbers.get, floats))
+                return [cells.excel_date(number, True) for number in floats]
+            found = list(map(cells.day_numbers.get, floats))  # the days met, in C
             if None in found:
                 for position, day in enumerate(found):
                     if day is None:
-                        number = floats[position]
-                        day = _excel_date(number, False, epoch_1904)
-                        if day.__class__ is datetime.date and len(day_numbers) < 100_000:
-                            day_numbers[number] = day
-                        found[position] = day
+                        found[position] = cells.excel_date(floats[position], False)
             return found
         whole = list(map(float.is_integer, floats))
         if True not in whole:
