@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bulk_admin.conversion import Plan
 from bulk_admin.conversion.columnar import ColumnarChunk, copy_arrays, copy_csv
-from bulk_admin.conversion.columns import _JSON, _CellColumn, _VectorColumn
+from bulk_admin.conversion.columns import _CellColumn, _VectorColumn
+from bulk_admin.conversion.kinds import _JSON
 from bulk_admin.mapping import build_mapping
 from bulk_admin.reading import ReadingOptions
 from bulk_admin.sinks.copy import _copy_formatter
@@ -216,7 +217,7 @@ def test_typed_cells_match_per_cell(model, name, cells):
 
 
 # A column whose typed cells are all of one class, as a clean sheet gives: converted by Arrow
-# in one call (bulk_admin.conversion.columns._native_array).
+# in one call (bulk_admin.conversion.kinds._native_array).
 ONE_CLASS = st.one_of(
     *(
         st.lists(st.one_of(st.none(), cells), min_size=1, max_size=30)

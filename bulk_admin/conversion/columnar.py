@@ -31,14 +31,13 @@ from bulk_admin.conversion.base import (
     display_value,
 )
 from bulk_admin.conversion.columns import (
-    _MISSING,
     Values,
-    _Kind,
     _mask,
     _python,
     _Repeated,
     compile_column,
 )
+from bulk_admin.conversion.kinds import _MISSING, _Kind
 from bulk_admin.conversion.plan import Chunk, missing_related
 from bulk_admin.results import RowError
 
