@@ -21,6 +21,7 @@ from bulk_admin.conversion.base import _messages
 from bulk_admin.conversion.kinds import (
     _BOOLEAN_WORDS,
     _HAS_CONTENT,
+    _PY_SPACE_CHARACTERS,
     _INTEGER_KINDS,
     _Kind,
     _kind_for,
@@ -61,11 +62,20 @@ _is_bad_cell = BadCell.__instancecheck__  # one C call per cell
 class _VectorColumn:
     """One mapped column converted with Arrow kernels, per-cell for the uncertain cells."""
 
-    def __init__(self, column: _Column, kind: _Kind, checks: _Checks, empty: _Empty):
+    def __init__(
+        self,
+        column: _Column,
+        kind: _Kind,
+        checks: _Checks,
+        empty: _Empty,
+        nulls: frozenset[str] = frozenset(),
+    ):
         self.column = column
         self.kind = kind
         self.checks = checks
         self.empty = empty
+        # The null markers (--null): a cell that is one, once stripped, is an empty cell.
+        self.nulls = pa.array(sorted(nulls), pa.string()) if nulls else None
 
     def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
         """Return the column's values and ``{index in chunk: message}``."""
@@ -89,6 +99,11 @@ class _VectorColumn:
             certain = pc.and_(
                 certain, pc.invert(pc.fill_null(pc.match_substring(text, "\x00"), True))
             )
+        marker = None
+        if self.nulls is not None:
+            stripped = pc.utf8_trim(text, characters=_PY_SPACE_CHARACTERS)
+            marker = pc.fill_null(pc.is_in(stripped, value_set=self.nulls), False)
+            certain = pc.and_(certain, pc.invert(marker))
         values = kind.cast(pc.if_else(certain, text, pa.scalar(None, pa.string())))
         certain = pc.and_(certain, pc.is_valid(values))
         failing = self.checks.failing(values)
@@ -99,6 +114,8 @@ class _VectorColumn:
         uncertain = pc.invert(certain)
         if self.empty.constant:
             blank = pc.fill_null(pc.equal(text, ""), True)
+            if marker is not None:
+                blank = pc.or_(blank, marker)
             if self.empty.message is not None:
                 for index in pc.indices_nonzero(blank).to_pylist():
                     errors[index] = self.empty.message
@@ -229,12 +246,10 @@ class _CellColumn:
 def _read_as_is(field: models.Field, reading: ReadingOptions) -> bool:  # type: ignore[type-arg]
     """Return True if ``reading`` leaves the certain cells of ``field`` as they are.
 
-    Null markers may stand in any column, separators change numbers, extra words change
-    booleans: such columns keep the per-cell path. Date formats apply only after ISO 8601,
-    which the certain cells are.
+    Separators change numbers, extra words change booleans: such columns keep the per-cell
+    path. Date formats apply only after ISO 8601, which the certain cells are; null markers
+    are looked for by :class:`_VectorColumn` itself.
     """
-    if reading.nulls:
-        return False
     kind = field.get_internal_type()
     if reading.reads_numbers and (
         kind in _INTEGER_KINDS or kind in ("DecimalField", "FloatField")
@@ -259,9 +274,11 @@ def compile_column(
     kind = None if custom_converter else _kind_for(field)
     if reading is not None and not _read_as_is(field, reading):
         kind = None
-    if kind is None or field.get_internal_type() == "GenericIPAddressField":
+    if kind is None:
         return _CellColumn(column)
     checks = _Checks.build(field, kind.storage)
     if checks is None:
         return _CellColumn(column)
-    return _VectorColumn(column, kind, checks, _Empty(column, target.field, custom_empty))
+    empty = _Empty(column, target.field, custom_empty)
+    nulls = reading.nulls if reading is not None else frozenset()
+    return _VectorColumn(column, kind, checks, empty, nulls)

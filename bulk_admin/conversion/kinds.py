@@ -12,6 +12,7 @@ import decimal
 import itertools
 import json
 import math
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import models
 
+from bulk_admin.conversion import moments
 from bulk_admin.conversion.base import FALSE_VALUES, INTEGER_TYPES, TRUE_VALUES
 from bulk_admin.conversion.text import EXCEL_FLOAT_FORMAT, _excel_float
 
@@ -26,6 +28,12 @@ from bulk_admin.conversion.text import EXCEL_FLOAT_FORMAT, _excel_float
 _PY_SPACE = (
     "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
     "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+)
+# The same characters themselves, for utf8_trim.
+_PY_SPACE_CHARACTERS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
 )
 # Text that the per-cell path keeps as it is: not blank (NUL characters are excluded apart).
 _HAS_CONTENT = "[^%s]" % _PY_SPACE
@@ -38,6 +46,21 @@ _EMAIL = (
     r"^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+# A strict subset of what Django's URLValidator accepts: a default scheme, a dotted ASCII
+# host name with an alphabetic top-level label, a port, a path of printable ASCII. With at
+# most 253 characters in all (limits.py), the host name is within the validator's limit.
+_URL = (
+    r"^(?i)(?:https?|ftps?)://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+    r"(?::[0-9]{1,5})?(?:/[!-~]*)?$"
+)
+_URL_LENGTH = 253
+# What ipaddress.IPv4Address accepts: four decimal bytes, no leading zeros.
+_IPV4_BYTE = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = r"^%s(?:\.%s){3}$" % (_IPV4_BYTE, _IPV4_BYTE)
+_SLUG = r"^[-a-zA-Z0-9_]+$"
+# A UUID as its 8-4-4-4-12 hexadecimal groups (any case): uuid.UUID reads it, and its text
+# is the lower-case form str(uuid) gives.
+_UUID = r"^[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
 
 
 # JSON whose stored value is certain: an object or array (a top-level null would be SQL
@@ -113,14 +136,7 @@ def _cast_boolean(array: pa.Array) -> pa.Array:
     return pc.is_in(pc.utf8_lower(array), value_set=pa.array(sorted(TRUE_VALUES)))
 
 
-def _cast_date(array: pa.Array) -> pa.Array:
-    parsed = pc.cast(
-        pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32()
-    )
-    # Arrow's strptime rolls 2024-02-30 over to March: keep only dates that print back as
-    # given (a date's cast to text is ISO 8601, and far cheaper than strftime).
-    same = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), array), False)
-    return pc.if_else(same, parsed, None)
+_cast_date = moments.real_dates
 
 
 # Typed cells whose per-cell conversion is certain: an int (not a bool) or an integral float
@@ -216,6 +232,14 @@ def _json_text(value: Any) -> Any:
     return text
 
 
+def _uuids(values: list[Any]) -> list[Any]:
+    return [None if value is None else uuid.UUID(value) for value in values]
+
+
+def _uuid_text(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
 def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
     kind = field.get_internal_type()
     if kind == "JSONField":
@@ -224,7 +248,8 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
             return None
         # Kept as the file's text for COPY; parsed only when Python values are asked for.
         return _Kind(_JSON, pa.string(), _as_is, to_python=_json_values, to_storage=_json_text)
-    if kind in _TEXT_KINDS:
+    if kind in _TEXT_KINDS or kind == "GenericIPAddressField":
+        # An IP address field's validator keeps certain only IPv4 addresses (limits.py).
         return _Kind(_HAS_CONTENT, pa.string(), _as_is)
     if kind in _INTEGER_KINDS:
         return _Kind(_INTEGER, pa.int64(), _cast_integer, native=_native_integer)
@@ -245,4 +270,32 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
         return _Kind("", pa.bool_(), _cast_boolean, native=_native_boolean)
     if kind == "DateField":
         return _Kind(_DATE, pa.date32(), _cast_date, native=_native_date)
+    # Kept as the text COPY is given for the per-cell path's values (moments.py).
+    if kind == "DateTimeField":
+        return _Kind(
+            moments._DATETIME,
+            pa.string(),
+            moments.cast_datetime,
+            to_python=moments.datetime_values,
+            to_storage=moments.datetime_text,
+        )
+    if kind == "TimeField":
+        return _Kind(
+            moments._TIME,
+            pa.string(),
+            moments.cast_time,
+            to_python=moments.time_values,
+            to_storage=moments.time_text,
+            native=moments.native_time,
+        )
+    if kind == "DurationField":
+        return _Kind(
+            moments._DURATION,
+            pa.string(),
+            moments.cast_duration,
+            to_python=moments.duration_values,
+            to_storage=moments.duration_text,
+        )
+    if kind == "UUIDField":
+        return _Kind(_UUID, pa.string(), pc.utf8_lower, to_python=_uuids, to_storage=_uuid_text)
     return None

@@ -10,7 +10,14 @@ import pyarrow.compute as pc
 from django.core import validators as django_validators
 from django.db import models
 
-from bulk_admin.conversion.kinds import _EMAIL
+from bulk_admin.conversion.kinds import _EMAIL, _IPV4, _SLUG, _URL, _URL_LENGTH
+
+# Validators known by identity: what a value they accept certainly looks like.
+_PATTERNS = (
+    (django_validators.validate_ipv46_address, _IPV4),
+    (django_validators.validate_ipv4_address, _IPV4),
+    (django_validators.validate_slug, _SLUG),
+)
 
 
 class _Checks:
@@ -21,7 +28,8 @@ class _Checks:
         self.min_length: int | None = None
         self.max_value: Any = None
         self.min_value: Any = None
-        self.email = False
+        # Patterns a value must match to be certain; the others go per cell.
+        self.patterns: list[str] = []
         self.choices: pa.Array | None = None
 
     @classmethod
@@ -32,8 +40,11 @@ class _Checks:
             limit = getattr(validator, "limit_value", None)
             if callable(limit):
                 return None
-            if kind is django_validators.MaxLengthValidator:
-                checks.max_length = limit
+            pattern = next((p for known, p in _PATTERNS if validator is known), None)
+            if pattern is not None:
+                checks.patterns.append(pattern)
+            elif kind is django_validators.MaxLengthValidator:
+                checks.max_length = _tighter(checks.max_length, limit, min)
             elif kind is django_validators.MinLengthValidator:
                 checks.min_length = limit
             elif kind is django_validators.MaxValueValidator:
@@ -45,7 +56,10 @@ class _Checks:
             elif kind is django_validators.DecimalValidator:
                 continue  # the pattern allows only digits and places the field holds
             elif kind is django_validators.EmailValidator and _is_default_email(validator):
-                checks.email = True
+                checks.patterns.append(_EMAIL)
+            elif kind is django_validators.URLValidator and _is_default_url(validator):
+                checks.patterns.append(_URL)
+                checks.max_length = _tighter(checks.max_length, _URL_LENGTH, min)
             else:
                 return None
         if (checks.max_value is not None or checks.min_value is not None) and not (
@@ -73,8 +87,8 @@ class _Checks:
             masks.append(pc.greater(values, pa.scalar(self.max_value, type=values.type)))
         if self.min_value is not None:
             masks.append(pc.less(values, pa.scalar(self.min_value, type=values.type)))
-        if self.email:
-            masks.append(pc.invert(pc.match_substring_regex(values, _EMAIL)))
+        for pattern in self.patterns:
+            masks.append(pc.invert(pc.match_substring_regex(values, pattern)))
         if self.choices is not None:
             masks.append(pc.invert(pc.is_in(values, value_set=self.choices)))
         if not masks:
@@ -95,4 +109,15 @@ def _is_default_email(validator: Any) -> bool:
         validator.user_regex.pattern == default.user_regex.pattern
         and validator.domain_regex.pattern == default.domain_regex.pattern
         and list(validator.domain_allowlist) == list(default.domain_allowlist)
+    )
+
+
+def _is_default_url(validator: Any) -> bool:
+    default = django_validators.URLValidator
+    return bool(
+        validator.regex.pattern == default.regex.pattern
+        and validator.regex.flags == default.regex.flags
+        and list(validator.schemes) == list(default.schemes)
+        and validator.max_length >= _URL_LENGTH
+        and not validator.inverse_match
     )

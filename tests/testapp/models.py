@@ -159,3 +159,16 @@ class Note(models.Model):
 class NoteProxy(Note):
     class Meta:
         proxy = True
+
+
+class Host(models.Model):
+    """Text kinds whose validators the column-wise conversion checks with patterns."""
+
+    slug = models.SlugField(unique=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    ipv4 = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True)
+    ipv6 = models.GenericIPAddressField(protocol="IPv6", null=True, blank=True)
+    site = models.URLField(max_length=300, blank=True)
+
+    def __str__(self):
+        return self.slug
