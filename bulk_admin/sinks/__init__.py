@@ -29,7 +29,8 @@ from django.db import connections
 
 from bulk_admin.sinks.base import Sink
 from bulk_admin.sinks.bulk_create import BulkCreateSink
-from bulk_admin.sinks.copy import ROW_COLUMN, CopySink
+from bulk_admin.sinks.copy import CopySink
+from bulk_admin.sinks.staging import ROW_COLUMN
 
 __all__ = ["ROW_COLUMN", "SINKS", "BulkCreateSink", "CopySink", "Sink", "choose_sink"]
 
