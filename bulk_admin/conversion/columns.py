@@ -21,8 +21,8 @@ from bulk_admin.conversion.base import _messages
 from bulk_admin.conversion.kinds import (
     _BOOLEAN_WORDS,
     _HAS_CONTENT,
-    _PY_SPACE_CHARACTERS,
     _INTEGER_KINDS,
+    _PY_SPACE_CHARACTERS,
     _Kind,
     _kind_for,
     _native_array,

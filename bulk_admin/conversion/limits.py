@@ -114,9 +114,10 @@ def _is_default_email(validator: Any) -> bool:
 
 def _is_default_url(validator: Any) -> bool:
     default = django_validators.URLValidator
+    regex: Any = default.regex  # compiled lazily, as a pattern
     return bool(
-        validator.regex.pattern == default.regex.pattern
-        and validator.regex.flags == default.regex.flags
+        validator.regex.pattern == regex.pattern
+        and validator.regex.flags == regex.flags
         and list(validator.schemes) == list(default.schemes)
         and validator.max_length >= _URL_LENGTH
         and not validator.inverse_match

@@ -185,7 +185,9 @@ def duration_values(values: list[Any]) -> list[Any]:
             continue
         days, _d, seconds, _s, microseconds, _m = value.split(" ")
         found.append(
-            datetime.timedelta(days=int(days), seconds=int(seconds), microseconds=int(microseconds))
+            datetime.timedelta(
+                days=int(days), seconds=int(seconds), microseconds=int(microseconds)
+            )
         )
     return found
 
@@ -194,4 +196,3 @@ def duration_text(value: Any) -> Any:
     if value is None:
         return None
     return "%d days %d seconds %d microseconds" % (value.days, value.seconds, value.microseconds)
-
