@@ -290,6 +290,8 @@ CERTAIN = [
     (Event, "starts", ["2024-03-01 10:00", "2024-07-01T23:59:59.5", "1999-12-31 00:00:00"]),
     (Item, "restocked", ["2024-10-27 04:00:00.123456", "2055-07-01 12:00"]),
     (Item, "opens", ["09:30", "23:59:59", "00:00:00.000001"]),
+    (Item, "restocked", [datetime.datetime(2024, 3, 1, 10), datetime.datetime(2055, 7, 1, 9, 5)]),
+    (Item, "opens", [datetime.time(9, 30), datetime.time(23, 59, 59, 1)]),
     (Event, "duration", ["01:30:00", "2 03:04:05.5", "0 00:00:00"]),
     (
         Event,
@@ -303,7 +305,9 @@ CERTAIN = [
 ]
 
 
-@pytest.mark.parametrize(("model", "name", "cells"), CERTAIN, ids=[c[1] for c in CERTAIN])
+@pytest.mark.parametrize(
+    ("model", "name", "cells"), CERTAIN, ids=["%s-%d" % (c[1], i) for i, c in enumerate(CERTAIN)]
+)
 def test_certain_cells_skip_the_per_cell_converter(model, name, cells):
     plan = make_plan(model, name)
     calls = count_calls(plan)
@@ -381,6 +385,8 @@ ONE_CLASS = st.one_of(
             st.floats(allow_nan=True, allow_infinity=True),
             st.booleans(),
             st.dates(),
+            st.datetimes(),
+            st.times(),
         )
     )
 )
@@ -393,6 +399,18 @@ ONE_CLASS = st.one_of(
 @example(cells=[2**63, 1])
 @example(cells=[float("inf"), float("nan"), -0.0, 1.5, None])
 @example(cells=[None, None])
+@example(
+    cells=[
+        datetime.datetime(2024, 3, 1, 10, 0, 0, 500000),
+        datetime.datetime(2024, 3, 31, 2, 30),  # does not exist in Paris
+        datetime.datetime(2024, 10, 27, 2, 30),  # twice in Paris
+        datetime.datetime(2055, 7, 1, 12, 0),
+        datetime.datetime(1850, 1, 1),  # local mean time: +00:09:21
+        datetime.datetime(9999, 12, 31, 23, 0),
+        None,
+    ]
+)
+@example(cells=[datetime.datetime(2024, 10, 27, 2, 30, fold=1), datetime.datetime(2024, 1, 1)])
 def test_typed_columns_of_one_class_match_per_cell(model, name, cells):
     compare(make_plan(model, name), cells)
 

@@ -26,6 +26,7 @@ from bulk_admin.conversion.kinds import (
     _Kind,
     _kind_for,
     _native_array,
+    _native_decimal,
 )
 from bulk_admin.conversion.limits import _Checks
 from bulk_admin.results import BadCell
@@ -138,7 +139,7 @@ class _VectorColumn:
                 [None if cell is None else native(cell) for cell in cells], type=kind.storage
             )
         certain = pc.is_valid(values)
-        if kind.storage == pa.string() and kind.pattern:
+        if kind.native is _native_decimal:
             # A native value given as text (a decimal) must still be one the field holds.
             certain = pc.and_(
                 certain, pc.fill_null(pc.match_substring_regex(values, kind.pattern), False)

@@ -189,6 +189,8 @@ def _native_array(cells: list[Any], kind: _Kind) -> pa.Array | None:
     column (the text Excel shows, as _native_decimal gives it); None otherwise."""
     classes = set(map(type, cells))
     classes.discard(_NONE)
+    if kind.native is moments.native_datetime:
+        return moments.native_datetimes(cells, classes)
     if kind.native is _native_decimal and classes == {float}:
         numbers = pa.array(cells, pa.float64())
         shown = pa.array(
@@ -278,6 +280,7 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
             moments.cast_datetime,
             to_python=moments.datetime_values,
             to_storage=moments.datetime_text,
+            native=moments.native_datetime,
         )
     if kind == "TimeField":
         return _Kind(

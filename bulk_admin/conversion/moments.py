@@ -136,6 +136,29 @@ def _with_offsets(naive: pa.Array, zone: Any) -> pa.Array:
     return _join(naive, shown)
 
 
+def native_datetime(cell: Any) -> Any:
+    # A date-time cell alone is never taken as it is: its offset is asked for the whole
+    # column at once (native_datetimes), and a column of mixed cells goes per cell.
+    return None
+
+
+def native_datetimes(cells: list[Any], classes: set[type]) -> pa.Array | None:
+    """The text of a column of naive date-time cells (or empty), as a spreadsheet gives it.
+
+    None when another class is among them, or an aware or second-fold date-time (whose
+    per-cell value keeps its own tzinfo or fold).
+    """
+    if classes != {datetime.datetime}:
+        return None
+    for cell in cells:
+        if cell is not None and (cell.tzinfo is not None or cell.fold):
+            return None
+    moments = pa.array(cells, pa.timestamp("us"))
+    # "2024-03-01 10:00:00.000000": a text of the kind's pattern, which cast_datetime
+    # writes as the per-cell path's value (and nulls outside years 1000 to 9998).
+    return cast_datetime(pc.cast(moments, pa.string()))
+
+
 def datetime_values(values: list[Any]) -> list[Any]:
     parse = datetime.datetime.fromisoformat
     if not settings.USE_TZ:
