@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from typing import IO, Any
 
 from django.apps import apps
@@ -148,11 +147,15 @@ def get_model(label: str | type[models.Model]) -> type[models.Model]:
         ) from None
 
 
-def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    while True:
-        chunk = list(islice(rows, size))
-        if not chunk:
-            return
+def _chunks(batches: Iterator[list[Row]], size: int) -> Iterator[list[Row]]:
+    """Yield the rows of ``batches`` (a source's lists) in chunks of ``size`` rows."""
+    chunk: list[Row] = []
+    for batch in batches:
+        chunk.extend(batch)
+        while len(chunk) >= size:
+            yield chunk[:size]
+            chunk = chunk[size:]
+    if chunk:
         yield chunk
 
 
@@ -391,7 +394,7 @@ class Importer:
         ):
             sink.begin()
             try:
-                for rows in _chunks(source.rows(), chunk_size):
+                for rows in _chunks(source.row_batches(), chunk_size):
                     tick = time.monotonic()
                     chunk = plan.convert(rows)
                     for hook in options.chunk_hooks:

@@ -8,6 +8,8 @@ yielded but keep their number. Every problem with the file itself ends in a
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterator
 from typing import IO, Any, Literal
 
@@ -54,6 +56,47 @@ class Source:
             limits.check(self._record, cells, read)
             yield self._record, cells
 
+    def _record_batches(self) -> Iterator[list[Any]] | None:
+        """Lists of the records after the header (an int in one: that many empty records),
+        counted in ``self._record`` by :meth:`row_batches`; None if the source reads a record
+        at a time."""
+        return None
+
+    def row_batches(self, size: int = 4096) -> Iterator[list[Row]]:
+        """Yield the rows :meth:`rows` yields, a list at a time (what the importer reads).
+
+        The same rows, numbers and errors. A list whose records hold no blank row and cross
+        no limit (most of a file) is checked with no Python per row.
+        """
+        batches = self._record_batches()
+        if batches is None:
+            rows = self.rows()
+            while batch := list(itertools.islice(rows, size)):
+                yield batch
+            return
+        limits = _Limits(all_text=self._all_text)
+        read = 0
+        for records in batches:
+            first = self._record + 1
+            if _without_blank_rows(records) and limits.holds(records, read):
+                self._record += len(records)
+                read += len(records)
+                yield list(zip(range(first, first + len(records)), records, strict=True))
+                continue
+            rows: list[Row] = []
+            for cells in records:  # as rows() reads them
+                if cells.__class__ is int:
+                    self._record += cells
+                    continue
+                self._record += 1
+                if not cells or _is_blank(cells):
+                    continue
+                read += 1
+                limits.check(self._record, cells, read)
+                rows.append((self._record, cells))
+            if rows:
+                yield rows
+
     def close(self) -> None:
         """Release the file; called by the importer whatever happens."""
 
@@ -74,6 +117,19 @@ def _is_blank(cells: list[Any]) -> bool:
         else:
             return False
     return True
+
+
+_is_count = int.__instancecheck__
+_first = operator.itemgetter(0)
+
+
+def _without_blank_rows(records: list[Any]) -> bool:
+    """Whether every record of ``records`` is a row with a first cell that is not blank (one
+    C pass each; the rows of a list that fails this are checked one by one)."""
+    if [] in records or any(map(_is_count, records)):
+        return False
+    firsts = list(map(_first, records))
+    return not (None in firsts or "" in firsts or any(map(str.isspace, filter(_is_text, firsts))))
 
 
 def excel_error_cell(text: str) -> BadCell:
@@ -106,6 +162,17 @@ class _Limits:
         self.max_columns = conf.MAX_COLUMNS
         self.max_cell = conf.MAX_CELL_SIZE
         self.all_text = all_text
+
+    def holds(self, records: list[list[Any]], rows_read: int) -> bool:
+        """Whether none of ``records`` (rows after ``rows_read`` read) can cross a limit."""
+        if self.max_rows and rows_read + len(records) > self.max_rows:
+            return False
+        if max(map(len, records), default=0) > self.max_columns:
+            return False
+        cells = itertools.chain.from_iterable(records)
+        if not self.all_text:
+            cells = filter(_is_text, cells)
+        return max(map(len, cells), default=0) <= self.max_cell
 
     def check(self, row_number: int, cells: list[Any], rows_read: int) -> None:
         if self.max_rows and rows_read > self.max_rows:

@@ -21,6 +21,7 @@ from bulk_admin.sources.base import (
     _clean_header,
     excel_error_cell,
 )
+from bulk_admin.sources.batches import Records
 from bulk_admin.sources.xlsx_stream import starts_in_common_layout, stream_records
 from bulk_admin.workbook import Workbook
 
@@ -243,6 +244,16 @@ class XlsxSource(Source):
         return _openpyxl_rows(worksheet)
 
     def _records(self) -> Iterator[list[Any]]:
+        if isinstance(self._iter, Records) and self._record:
+            # After the header, the stream's lists: no Python call per record.
+            for batch in self._read_batches(self._iter):
+                for cells in batch:
+                    if cells.__class__ is int:
+                        self._record += cells  # rows left out, which rows() would skip
+                        continue
+                    self._record += 1
+                    yield cells
+            return
         error_cells = self._error_cells
         try:
             for cells in self._iter:
@@ -250,6 +261,19 @@ class XlsxSource(Source):
                 if error_cells and self._record in error_cells:
                     cells = _with_error_cells(cells, error_cells[self._record])
                 yield cells
+        except SourceError:
+            raise
+        except BaseException as exc:
+            raise _reader_error(exc, self._record + 1) from None
+
+    def _record_batches(self) -> Iterator[list[Any]] | None:
+        if not isinstance(self._iter, Records):
+            return None  # calamine and openpyxl give a record at a time
+        return self._read_batches(self._iter)
+
+    def _read_batches(self, records: Records) -> Iterator[list[Any]]:
+        try:
+            yield from records.batches()
         except SourceError:
             raise
         except BaseException as exc:

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import _date_styles, _raw_rows, _shared_string_items
+from bulk_admin.sources.batches import Records
 from bulk_admin.sources.xlsx_cells import _Cells, _check_chunk, _OtherLayout, _text
 from bulk_admin.sources.xlsx_rows import _rows_of
 from bulk_admin.workbook import XML_ERRORS, Workbook, _damaged
@@ -52,23 +53,48 @@ _BOM = b"\xef\xbb\xbf"
 # What comes before <sheetData> (the sheet's properties, views, columns) is read whole.
 _MAX_PROLOG = 4 * 1024 * 1024
 _PIECE = 64 * 1024
+# Records read by expat are handed over this many at a time.
+_EXPAT_BATCH = 1024
 # A row longer than this without its end is not in the common layout.
 _MAX_PENDING = 64 * 1024 * 1024
 
 
-def stream_records(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
-    """Yield every record of ``sheet``, row 1 first, rows the file leaves out as ``[]``."""
+def stream_records(workbook: Workbook, sheet: str) -> Records:
+    """Return the records of ``sheet``, row 1 first, rows the file leaves out as ``[]``;
+    also a piece's list at a time (:class:`~bulk_admin.sources.batches.Records`)."""
+    return Records(_record_lists(workbook, sheet))
+
+
+def _record_lists(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
     part = workbook.part_of(sheet) or ""
     if not workbook.has_part(part):
         raise _damaged(_("the part of sheet “%(sheet)s” is missing") % {"sheet": sheet})
     strings = _shared_strings(workbook)
     cells = _Cells(strings, _date_styles(workbook), workbook.date1904())
     try:
-        yield from _fast_then_expat(
-            lambda: _common_layout(workbook, part, cells),
-            lambda: _raw_rows(workbook, part, None),
-            cells.record,
-        )
+        given = 0
+        try:
+            for batch in _common_layout(workbook, part, cells):
+                # Counts of empty rows stay counts: a far row number costs no memory.
+                yield batch.records if isinstance(batch, _WithEmptyRows) else batch
+                given += len(batch)
+        except _OtherLayout:
+            # The rest through expat, which gives the same records (those given skipped).
+            rest = map(
+                cells.record, itertools.islice(_raw_rows(workbook, part, None), given, None)
+            )
+            while True:
+                batch: list[Any] = []
+                try:
+                    batch.extend(itertools.islice(rest, _EXPAT_BATCH))
+                except Exception:
+                    # The records before the one that fails first: the error names its row.
+                    if batch:
+                        yield batch
+                    raise
+                if not batch:
+                    return
+                yield batch
     finally:
         if isinstance(strings, _SpilledStrings):
             strings.close()
