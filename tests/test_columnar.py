@@ -514,22 +514,39 @@ def test_certain_json_patterns():
 READINGS = [
     ReadingOptions(null_values=("NA", "-")),
     ReadingOptions(decimal_separator=",", thousands_separator="."),
+    ReadingOptions(decimal_separator=",", thousands_separator=" "),
     ReadingOptions(true_values=("ja",), false_values=("nein",)),
     ReadingOptions(date_formats=("%d/%m/%Y",)),
 ]
 
 
-@pytest.mark.parametrize("reading", READINGS, ids=["nulls", "separators", "words", "dates"])
+@pytest.mark.parametrize(
+    "reading", READINGS, ids=["nulls", "separators", "spaces", "words", "dates"]
+)
 @pytest.mark.parametrize(
     ("model", "name"),
-    [(Book, "isbn"), (Book, "price"), (Book, "pages"), (Book, "in_stock"), (Book, "published")],
-    ids=["isbn", "price", "pages", "in_stock", "published"],
+    [
+        (Book, "isbn"),
+        (Book, "price"),
+        (Book, "pages"),
+        (Book, "rating"),
+        (Book, "in_stock"),
+        (Book, "published"),
+    ],
+    ids=["isbn", "price", "pages", "rating", "in_stock", "published"],
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cells=st.lists(
         st.one_of(
-            CELL, st.sampled_from(["NA", " - ", "1.234,5", "1,5", "ja", "NEIN", "31/12/2024"])
+            CELL,
+            st.sampled_from(["NA", " - ", "1.234,5", "1,5", "ja", "NEIN", "31/12/2024"]),
+            st.sampled_from(["1 234,5", "1\xa0234", "12\u202f345,67", " 1 2 ", "1,2,3", ",5"]),
+            st.builds(
+                lambda number, sep: f"{number:,}".replace(",", sep),
+                st.integers(-(10**9), 10**9),
+                st.sampled_from([".", " ", "\xa0", ""]),
+            ),
         ),
         min_size=1,
         max_size=20,
@@ -537,6 +554,27 @@ READINGS = [
 )
 def test_reading_options_give_the_per_cell_values(reading, model, name, cells):
     compare(make_plan(model, name, reading=reading), cells)
+
+
+def test_extra_boolean_words_are_read_column_wise():
+    reading = ReadingOptions(true_values=("ja", "Oui"), false_values=("nein",))
+    plan = make_plan(Book, "in_stock", reading=reading)
+    calls = count_calls(plan)
+    cells = ["ja", "JA", "Ja", "oui", "NEIN", "true", "no"]
+    compare(plan, cells)
+    assert calls == cells  # the reference run only
+    uncertain = ["jA", " ja", "maybe"]
+    compare(plan, uncertain)
+    assert calls[len(cells) :] == uncertain + uncertain
+
+
+def test_separators_are_applied_column_wise():
+    reading = ReadingOptions(decimal_separator=",", thousands_separator=".")
+    plan = make_plan(Book, "price", reading=reading)
+    calls = count_calls(plan)
+    cells = ["1.234,5", "12,00", "999.999,99"]
+    compare(plan, cells)
+    assert calls == cells  # the reference run only
 
 
 @pytest.mark.parametrize(

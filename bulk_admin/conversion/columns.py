@@ -19,7 +19,6 @@ from django.db import models
 
 from bulk_admin.conversion.base import _messages
 from bulk_admin.conversion.kinds import (
-    _BOOLEAN_WORDS,
     _HAS_CONTENT,
     _INTEGER_KINDS,
     _PY_SPACE_CHARACTERS,
@@ -70,6 +69,7 @@ class _VectorColumn:
         checks: _Checks,
         empty: _Empty,
         nulls: frozenset[str] = frozenset(),
+        reading: ReadingOptions | None = None,
     ):
         self.column = column
         self.kind = kind
@@ -77,6 +77,8 @@ class _VectorColumn:
         self.empty = empty
         # The null markers (--null): a cell that is one, once stripped, is an empty cell.
         self.nulls = pa.array(sorted(nulls), pa.string()) if nulls else None
+        # Separators (--decimal-separator, --thousands-separator) of a number column.
+        self.numbers = reading if reading is not None and reading.reads_numbers else None
 
     def convert(self, cells: list[Any]) -> tuple[Values, dict[int, str]]:
         """Return the column's values and ``{index in chunk: message}``."""
@@ -91,10 +93,13 @@ class _VectorColumn:
                 return _per_cell(self.column, cells, range(len(cells)), self.kind)
             return self._typed(cells)
         kind = self.kind
+        # The text the per-cell converter parses: numbers with their separators as a dot and
+        # nothing (ReadingOptions.number_text); blank cells and markers are read as given.
+        source = text if self.numbers is None else _number_text(text, self.numbers)
         if kind.pattern:
-            certain = pc.match_substring_regex(text, kind.pattern)
+            certain = pc.match_substring_regex(source, kind.pattern)
         else:
-            certain = pc.is_in(text, value_set=pa.array(sorted(_BOOLEAN_WORDS)))
+            certain = pc.is_in(text, value_set=kind.words)
         certain = pc.fill_null(certain, False)
         if kind.pattern is _HAS_CONTENT:
             certain = pc.and_(
@@ -105,7 +110,7 @@ class _VectorColumn:
             stripped = pc.utf8_trim(text, characters=_PY_SPACE_CHARACTERS)
             marker = pc.fill_null(pc.is_in(stripped, value_set=self.nulls), False)
             certain = pc.and_(certain, pc.invert(marker))
-        values = kind.cast(pc.if_else(certain, text, pa.scalar(None, pa.string())))
+        values = kind.cast(pc.if_else(certain, source, pa.scalar(None, pa.string())))
         certain = pc.and_(certain, pc.is_valid(values))
         failing = self.checks.failing(values)
         if failing is not None:
@@ -244,22 +249,21 @@ class _CellColumn:
         return _per_cell(self.column, cells, range(len(cells)), None)
 
 
-def _read_as_is(field: models.Field, reading: ReadingOptions) -> bool:  # type: ignore[type-arg]
-    """Return True if ``reading`` leaves the certain cells of ``field`` as they are.
+def _number_text(text: pa.Array, reading: ReadingOptions) -> pa.Array:
+    """``reading.number_text`` of every cell of ``text``, in C."""
+    thousands = reading.thousands_separator
+    if thousands is not None:
+        text = pc.replace_substring(text, thousands, "")
+        if thousands == " ":  # spreadsheets group with no-break spaces too
+            text = pc.replace_substring(text, "\u00a0", "")
+            text = pc.replace_substring(text, "\u202f", "")
+    decimal = reading.decimal_separator
+    if decimal is not None and decimal != ".":
+        text = pc.replace_substring(text, decimal, ".")
+    return text
 
-    Separators change numbers, extra words change booleans: such columns keep the per-cell
-    path. Date formats apply only after ISO 8601, which the certain cells are; null markers
-    are looked for by :class:`_VectorColumn` itself.
-    """
-    kind = field.get_internal_type()
-    if reading.reads_numbers and (
-        kind in _INTEGER_KINDS or kind in ("DecimalField", "FloatField")
-    ):
-        return False
-    return not (
-        (reading.true_values or reading.false_values)
-        and kind in ("BooleanField", "NullBooleanField")
-    )
+
+_NUMBER_KINDS = _INTEGER_KINDS | {"DecimalField", "FloatField"}
 
 
 def compile_column(
@@ -272,9 +276,10 @@ def compile_column(
     """Return the column-wise converter of one plan column."""
     target = column.mapping.target
     field = target.lookup if target.lookup is not None else target.field
-    kind = None if custom_converter else _kind_for(field)
-    if reading is not None and not _read_as_is(field, reading):
-        kind = None
+    # Reading options apply column-wise: separators and null markers in _VectorColumn, extra
+    # boolean words in the kind; date formats apply only after ISO 8601, which certain
+    # cells are.
+    kind = None if custom_converter else _kind_for(field, reading)
     if kind is None:
         return _CellColumn(column)
     checks = _Checks.build(field, kind.storage)
@@ -282,4 +287,5 @@ def compile_column(
         return _CellColumn(column)
     empty = _Empty(column, target.field, custom_empty)
     nulls = reading.nulls if reading is not None else frozenset()
-    return _VectorColumn(column, kind, checks, empty, nulls)
+    numbers = field.get_internal_type() in _NUMBER_KINDS
+    return _VectorColumn(column, kind, checks, empty, nulls, reading if numbers else None)

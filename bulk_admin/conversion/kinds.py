@@ -13,8 +13,8 @@ import itertools
 import json
 import math
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +23,9 @@ from django.db import models
 from bulk_admin.conversion import moments
 from bulk_admin.conversion.base import FALSE_VALUES, INTEGER_TYPES, TRUE_VALUES
 from bulk_admin.conversion.text import EXCEL_FLOAT_FORMAT, _excel_float
+
+if TYPE_CHECKING:
+    from bulk_admin.reading import ReadingOptions
 
 # Every character str.strip() removes (str.isspace): a cell made only of these is empty.
 _PY_SPACE = (
@@ -84,9 +87,6 @@ def _json_pattern() -> str:
 _JSON = _json_pattern()
 _TEXT_KINDS = frozenset({"CharField", "TextField", "SlugField", "EmailField"})
 _INTEGER_KINDS = INTEGER_TYPES
-_BOOLEAN_WORDS = frozenset(
-    word for base in TRUE_VALUES | FALSE_VALUES for word in (base, base.upper(), base.capitalize())
-)
 _MISSING = object()
 
 
@@ -118,6 +118,8 @@ class _Kind:
         self.to_storage = to_storage
         # For a typed (XLSX) cell: the value the per-cell converter certainly gives, or None.
         self.native = native
+        # The certain cells of a kind without a pattern (booleans): these words.
+        self.words: pa.Array | None = None
 
 
 def _as_is(array: pa.Array) -> pa.Array:
@@ -132,8 +134,30 @@ def _cast_float(array: pa.Array) -> pa.Array:
     return pc.cast(array, pa.float64())
 
 
-def _cast_boolean(array: pa.Array) -> pa.Array:
-    return pc.is_in(pc.utf8_lower(array), value_set=pa.array(sorted(TRUE_VALUES)))
+def _boolean_kind(true_words: Sequence[str] = (), false_words: Sequence[str] = ()) -> _Kind:
+    """The boolean kind, with the extra words of ``--true``/``--false`` if any.
+
+    A certain cell is one of the words as given, in upper case or capitalized (ASCII words
+    only: Arrow's lower case is Python's casefold for them), as the per-cell path reads them.
+    """
+    trues = TRUE_VALUES | {word.strip().casefold() for word in true_words}
+    falses = FALSE_VALUES | {word.strip().casefold() for word in false_words}
+    certain = sorted(
+        {
+            variant
+            for word in trues | falses
+            if word.isascii()
+            for variant in (word, word.upper(), word.capitalize())
+        }
+    )
+    true_set = pa.array(sorted(trues), pa.string())
+
+    def cast(array: pa.Array) -> pa.Array:
+        return pc.is_in(pc.utf8_lower(array), value_set=true_set)
+
+    kind = _Kind("", pa.bool_(), cast, native=_native_boolean)
+    kind.words = pa.array(certain, pa.string())
+    return kind
 
 
 _cast_date = moments.real_dates
@@ -242,7 +266,7 @@ def _uuid_text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
-def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
+def _kind_for(field: models.Field, reading: ReadingOptions | None = None) -> _Kind | None:  # type: ignore[type-arg]
     kind = field.get_internal_type()
     if kind == "JSONField":
         plain = getattr(field, "encoder", None) is None and getattr(field, "decoder", None) is None
@@ -269,7 +293,9 @@ def _kind_for(field: models.Field) -> _Kind | None:  # type: ignore[type-arg]
     if kind == "FloatField":
         return _Kind(_FLOAT, pa.float64(), _cast_float, native=_native_float)
     if kind in ("BooleanField", "NullBooleanField"):
-        return _Kind("", pa.bool_(), _cast_boolean, native=_native_boolean)
+        if reading is None:
+            return _boolean_kind()
+        return _boolean_kind(reading.true_values, reading.false_values)
     if kind == "DateField":
         return _Kind(_DATE, pa.date32(), _cast_date, native=_native_date)
     # Kept as the text COPY is given for the per-cell path's values (moments.py).
