@@ -24,13 +24,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 
-def _cases(count: int) -> list[tuple[str, str, Callable[[int], str], tuple[str, ...]]]:
-    """(model, field, cell of row i, null markers) for each measured kind."""
+def _cases(count: int) -> list[tuple[str, str, Callable[[int], str], dict[str, Any]]]:
+    """(model, field, cell of row i, reading options) for each measured kind."""
     rnd = random.Random(1)
     start = datetime.datetime(2020, 1, 1)
 
@@ -54,14 +55,26 @@ def _cases(count: int) -> list[tuple[str, str, Callable[[int], str], tuple[str, 
         return "10.%d.%d.%d" % (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
 
     return [
-        ("Event", "starts", moment, ()),
-        ("Item", "opens", clock, ()),
-        ("Event", "duration", duration, ()),
-        ("Event", "ref", ident, ()),
-        ("Host", "site", lambda i: "https://example%d.com/item/%d" % (i % 100, i), ()),
-        ("Host", "address", address, ()),
-        ("Host", "slug", lambda i: "item-%d" % i, ()),
-        ("Item", "quantity", lambda i: "NA" if i % 10 == 0 else str(i), ("NA",)),
+        ("Event", "starts", moment, {}),
+        ("Item", "opens", clock, {}),
+        ("Event", "duration", duration, {}),
+        ("Event", "ref", ident, {}),
+        ("Host", "site", lambda i: "https://example%d.com/item/%d" % (i % 100, i), {}),
+        ("Host", "address", address, {}),
+        ("Host", "slug", lambda i: "item-%d" % i, {}),
+        ("Item", "quantity", lambda i: "NA" if i % 10 == 0 else str(i), {"null_values": ("NA",)}),
+        (
+            "Item",
+            "price",
+            lambda i: f"{i:,}".replace(",", ".") + ",%02d" % (i % 100),
+            {"decimal_separator": ",", "thousands_separator": "."},
+        ),
+        (
+            "Item",
+            "active",
+            lambda i: ("ja", "nein", "JA")[i % 3],
+            {"true_values": ("ja",), "false_values": ("nein",)},
+        ),
     ]
 
 
@@ -95,9 +108,9 @@ def main() -> None:
 
     print("| Kind (field) | chunk, per cell | chunk, column-wise | ratio | column alone, ratio |")
     print("|---|---:|---:|---:|---:|")
-    for model_name, name, cell, nulls in _cases(options.cells):
+    for model_name, name, cell, reading_options in _cases(options.cells):
         model = getattr(models, model_name)
-        reading = ReadingOptions(null_values=nulls) if nulls else None
+        reading = ReadingOptions(**reading_options) if reading_options else None
         mapping = build_mapping(["c"], model, {"c": name}, require=False)
         plan = Plan(mapping, using="default", reading=reading)
         rows = [(number, [cell(number)]) for number in range(2, options.cells + 2)]
@@ -114,7 +127,8 @@ def main() -> None:
             options.repeat,
         )
         kind = model._meta.get_field(name).get_internal_type()
-        label = "%s (%s.%s%s)" % (kind, model_name, name, ", --null NA" if nulls else "")
+        shown = ", ".join("%s=%r" % item for item in reading_options.items())
+        label = "%s (%s.%s%s)" % (kind, model_name, name, ", " + shown if shown else "")
         print(
             "| %s | %.3f s | %.3f s | %.1f× | %.1f× |"
             % (
