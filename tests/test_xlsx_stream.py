@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import _shared_string_items
 from bulk_admin.results import BadCell
-from bulk_admin.sources import XlsxSource, xlsx_stream
+from bulk_admin.sources import XlsxSource, xlsx_stream, xlsx_strings
 from bulk_admin.workbook import Workbook
 from tests.test_peek import with_shared_strings
 from tests.test_sources import SHEET, normalized, read_error, rewrite_member
@@ -58,7 +58,7 @@ def expat_only(monkeypatch):
         raise xlsx_stream._OtherLayout
 
     monkeypatch.setattr(xlsx_stream, "_common_layout", other)
-    monkeypatch.setattr(xlsx_stream, "_plain_strings", other)
+    monkeypatch.setattr(xlsx_strings, "_plain_strings", other)
 
 
 def outcome(path, monkeypatch, expat=False):
@@ -405,14 +405,14 @@ def test_shared_strings_are_the_same_however_they_are_kept(
     path = shared_book(tmp_path, rows, rich)
     expected = [(number, cells) for number, cells in enumerate(rows[1:], start=2)]
     if kept != "list":
-        monkeypatch.setattr(xlsx_stream, "_COMPACT_STRINGS", 0)
+        monkeypatch.setattr(xlsx_strings, "_COMPACT_STRINGS", 0)
     if kept == "file":
-        monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 0)
-        monkeypatch.setattr(xlsx_stream, "_WRITE_BLOCK", 100)  # many writes
-        monkeypatch.setattr(xlsx_stream, "_GROUPS_KEPT", 3)  # groups read again
+        monkeypatch.setattr(xlsx_strings, "_SPILLED_STRINGS", 0)
+        monkeypatch.setattr(xlsx_strings, "_WRITE_BLOCK", 100)  # many writes
+        monkeypatch.setattr(xlsx_strings, "_GROUPS_KEPT", 3)  # groups read again
     with open(path, "rb") as file:
         workbook = Workbook(file)
-        strings = xlsx_stream._shared_strings(workbook)
+        strings = xlsx_strings._shared_strings(workbook)
         kind = {"list": "list", "buffer": "_StringTable", "file": "_SpilledStrings"}[kept]
         assert type(strings).__name__ == kind
         assert list(strings) == list(_shared_string_items(workbook))
@@ -584,16 +584,16 @@ def test_a_comment_before_the_shared_strings_is_read_by_expat(tmp_path, monkeypa
 
 def test_closing_a_source_read_halfway_closes_the_strings_file(tmp_path, monkeypatch, settings):
     settings.BULK_ADMIN_XLSX_READER = "stream"
-    monkeypatch.setattr(xlsx_stream, "_SPILLED_STRINGS", 0)
+    monkeypatch.setattr(xlsx_strings, "_SPILLED_STRINGS", 0)
     path = shared_book(tmp_path, [["h"], *[["text %d" % n] for n in range(100)]])
     opened = []
-    real = xlsx_stream.tempfile.TemporaryFile
+    real = xlsx_strings.tempfile.TemporaryFile
 
     def spy(*args, **kwargs):
         opened.append(real(*args, **kwargs))
         return opened[-1]
 
-    monkeypatch.setattr(xlsx_stream.tempfile, "TemporaryFile", spy)
+    monkeypatch.setattr(xlsx_strings.tempfile, "TemporaryFile", spy)
     with open(path, "rb") as file:
         source = XlsxSource(file)
         next(iter(source.rows()))
@@ -604,7 +604,7 @@ def test_closing_a_source_read_halfway_closes_the_strings_file(tmp_path, monkeyp
 @pytest.mark.parametrize("kind", ["_StringTable", "_SpilledStrings"])
 def test_a_string_table_index_out_of_range_is_an_index_error(kind):
     texts = ["a", "", "ü ✓", *("t%d" % number for number in range(40))]
-    table = getattr(xlsx_stream, kind)(texts)
+    table = getattr(xlsx_strings, kind)(texts)
     assert len(table) == len(texts)
     assert [table[index] for index in range(-len(texts), len(texts))] == texts + texts
     assert table[1:4] == texts[1:4]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any, Literal
 
 from django.utils.translation import gettext as _
@@ -70,8 +70,8 @@ class Source:
         """
         batches = self._record_batches()
         if batches is None:
-            rows = self.rows()
-            while batch := list(itertools.islice(rows, size)):
+            flat = self.rows()
+            while batch := list(itertools.islice(flat, size)):
                 yield batch
             return
         limits = _Limits(all_text=self._all_text)
@@ -169,7 +169,7 @@ class _Limits:
             return False
         if max(map(len, records), default=0) > self.max_columns:
             return False
-        cells = itertools.chain.from_iterable(records)
+        cells: Iterable[Any] = itertools.chain.from_iterable(records)
         if not self.all_text:
             cells = filter(_is_text, cells)
         return max(map(len, cells), default=0) <= self.max_cell

@@ -122,6 +122,8 @@ class XlsxSource(Source):
     mode. Formulas give their cached values, never their text.
     """
 
+    _iter: Iterator[list[Any]]  # the records: a Records of the stream, or another reader's
+
     def __init__(
         self,
         file: FileLike,
