@@ -54,15 +54,19 @@ def workbook(rows, gaps):
     return out.getvalue()
 
 
-def read(data, batches, size=7):
-    """The rows read, or the message of the SourceError that ended the reading."""
+def read(data, batches, size=7, name="file.xlsx"):
+    """The rows read, or the rows read before a SourceError and its message."""
+    rows = []
     try:
-        with open_source(io.BytesIO(data), name="file.xlsx") as source:
+        with open_source(io.BytesIO(data), name=name) as source:
             if batches:
-                return [row for batch in source.row_batches(size) for row in batch]
-            return list(source.rows())
+                for batch in source.row_batches(size):
+                    rows.extend(batch)
+            else:
+                rows.extend(source.rows())
     except SourceError as error:
-        return str(error)
+        return rows, str(error)
+    return rows
 
 
 LIMITS = st.fixed_dictionaries(
@@ -111,6 +115,15 @@ def test_other_readers_give_their_rows_a_list_at_a_time(settings, reader):
     assert len(read(data, batches=False)) == 10
 
 
+@pytest.mark.parametrize("size", [1, 2, 100])
+def test_rows_before_an_error_are_given_first(settings, size):
+    settings.BULK_ADMIN_MAX_CELL_SIZE = 5
+    data = b"a,b\n1,x\n2,y\n3,toolong\n4,z\n"
+    expected = ([(2, ["1", "x"]), (3, ["2", "y"])], read(data, False, name="f.csv")[1])
+    assert read(data, batches=False, name="f.csv") == expected
+    assert read(data, batches=True, size=size, name="f.csv") == expected
+
+
 def test_csv_rows_a_list_at_a_time():
     text = "a,b\n" + "1,x\n\n ,\n2,y\n" * 3
     source = CsvSource(io.BytesIO(text.encode()))
@@ -141,5 +154,5 @@ def test_a_clean_list_still_crosses_the_limits(settings, setting, value, message
     setattr(settings, setting, value)
     rows = [[1, "a"], [2, "b"], [3, "c", "d", "e", "f", "g"], [4, "eeeeee"], [5, "f"]]
     data = workbook(rows, [1] * 5)
-    assert read(data, batches=True, size=100).startswith(message)
-    assert read(data, batches=False).startswith(message)
+    assert read(data, batches=True, size=100) == read(data, batches=False)
+    assert read(data, batches=False)[1].startswith(message)

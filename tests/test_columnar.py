@@ -152,10 +152,12 @@ IDENTITY_TEXT = st.one_of(
     st.from_regex(r"\A[-a-zA-Z0-9_]{1,60}\Z"),
     st.builds(
         lambda scheme, host, port, path: scheme + "://" + host + port + path,
-        st.sampled_from(["http", "https", "HTTPS", "ftp", "ftps", "mailto", "file", "h"]),
+        st.sampled_from(["http", "https", "HTTPS", "ftp", "ftps", "mailto", "file", "h", "httpſ"]),
         st.one_of(
             st.from_regex(r"\A[a-z0-9-]{1,64}(\.[a-z0-9-]{1,64}){0,3}\.[a-z0-9-]{1,8}\Z"),
-            st.sampled_from(["localhost", "127.0.0.1", "[::1]", "xn--bcher-kva.example", "é.fr"]),
+            st.sampled_from(
+                ["localhost", "127.0.0.1", "[::1]", "xn--bcher-kva.example", "é.fr", "\u212a.org"]
+            ),
         ),
         st.sampled_from(["", ":80", ":99999", ":123456", ":"]),
         st.one_of(st.just(""), st.text(max_size=12).map(lambda text: "/" + text)),
@@ -223,8 +225,16 @@ def compare(plan, cells):
     assert [[type(v) for v in values[:width]] for _n, values in got.rows] == [
         [type(v) for v in values[:width]] for _n, values in expected.rows
     ]
+    # And the same time zone and fold: equal date-times may differ in both.
+    assert [[_zone_and_fold(v) for v in values[:width]] for _n, values in got.rows] == [
+        [_zone_and_fold(v) for v in values[:width]] for _n, values in expected.rows
+    ]
     assert [e.as_dict() for e in got.errors] == [e.as_dict() for e in expected.errors]
     assert got.invalid == expected.invalid
+
+
+def _zone_and_fold(value):
+    return getattr(value, "tzinfo", None), getattr(value, "fold", 0)
 
 
 @pytest.mark.parametrize(("model", "name"), FIELDS, ids=[f"{m.__name__}.{n}" for m, n in FIELDS])
@@ -590,3 +600,52 @@ def test_null_markers_are_found_column_wise(model, name, uncertain):
     # The reference run hands every cell to its converter (which looks for markers); the
     # column-wise one none of the markers, even padded: only an uncertain other cell.
     assert calls == [*cells, *uncertain]
+
+
+UTC_NOON = datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "default"),
+    [
+        (Event, "starts", UTC_NOON),  # another time zone than the current one
+        (Event, "starts", datetime.datetime(2020, 1, 1, 12)),  # naive, kept naive per cell
+        (Event, "starts", "2020-01-01 00:00"),  # a text, given as it is
+        (Book, "uid", "12345678-1234-5678-1234-567812345678"),  # a text, not a UUID
+        (Event, "attendees", "5"),  # a text for an integer field
+    ],
+    ids=["aware", "naive", "text", "uuid-text", "integer-text"],
+)
+def test_a_constant_default_the_storage_would_change_goes_per_cell(model, name, default):
+    field = model._meta.get_field(name)
+    saved = field.default
+    field.__dict__.pop("_get_default", None)
+    field.default = default
+    try:
+        compare(make_plan(model, name), ["", None, "2024-03-01 10:00", "  "])
+    finally:
+        field.default = saved
+        field.__dict__.pop("_get_default", None)
+
+
+def test_an_offset_that_falls_in_a_second_fold_keeps_its_fold(settings):
+    settings.USE_TZ = False  # the per-cell path makes it naive: 02:30, the second time
+    compare(make_plan(Event, "starts"), ["2024-10-27T01:30:00+00:00", "2024-03-01 10:00"])
+
+
+def test_choices_of_a_kind_kept_as_text_go_per_cell():
+    field = Event._meta.get_field("ref")
+    saved = field.choices
+    field.choices = [("0f8fad5b-d9cb-469f-a165-70867728950e", "one")]
+    try:
+        plan = make_plan(Event, "ref")
+        assert isinstance(plan.columnar.columns[0], _CellColumn)
+        compare(plan, ["0f8fad5b-d9cb-469f-a165-70867728950e", "x"])
+    finally:
+        field.choices = saved
+
+
+@pytest.mark.parametrize(("model", "name"), [(Host, "site"), (Book, "website")])
+def test_urls_whose_letters_fold_in_unicode_go_per_cell(model, name):
+    # "ſ" (long s) and "K" (Kelvin sign) fold to ASCII letters in Unicode case folding.
+    compare(make_plan(model, name), ["httpſ://example.com", "ftpſ://a.org", "http://\u212a.org"])

@@ -126,10 +126,12 @@ class _VectorColumn:
                 for index in pc.indices_nonzero(blank).to_pylist():
                     errors[index] = self.empty.message
             elif self.empty.value is not None:
-                value = self.empty.value
-                if kind.to_storage is not None:
-                    value = kind.to_storage(value)
-                values = pc.if_else(blank, pa.scalar(value, type=kind.storage), values)
+                stored = _stored(self.empty.value, kind)
+                if stored is None:
+                    # A default the kind's storage does not give back exactly (a text for a
+                    # date-time field, another time zone): blank cells go per cell.
+                    return self._with_per_cell(values, errors, cells, uncertain)
+                values = pc.if_else(blank, stored, values)
             uncertain = pc.and_(uncertain, pc.invert(blank))
         return self._with_per_cell(values, errors, cells, uncertain)
 
@@ -230,11 +232,46 @@ def _per_cell(
     try:
         stored = found if kind.to_storage is None else [kind.to_storage(v) for v in found]
         array = pa.array(stored, type=kind.storage)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+    except _NOT_STORED:
         return found, errors
-    if kind.to_python is None and array.to_pylist() != found:
-        return found, errors  # e.g. a float where an int was expected by a custom converter
+    if kind.to_python is None:
+        if array.to_pylist() != found:
+            return found, errors  # e.g. a float where an int was expected by a custom converter
+    elif not all(map(_same, kind.to_python(array.to_pylist()), found)):
+        return found, errors  # e.g. a fold or a time zone the text does not keep
     return array, errors
+
+
+_NOT_STORED = (
+    pa.ArrowInvalid,
+    pa.ArrowTypeError,
+    OverflowError,
+    TypeError,
+    ValueError,
+    AttributeError,
+)
+
+
+def _same(got: Any, expected: Any) -> bool:
+    """Whether ``got`` is exactly ``expected``: its type, value, time zone and fold."""
+    return bool(
+        got.__class__ is expected.__class__
+        and got == expected
+        and getattr(got, "tzinfo", None) is getattr(expected, "tzinfo", None)
+        and getattr(got, "fold", 0) == getattr(expected, "fold", 0)
+    )
+
+
+def _stored(value: Any, kind: _Kind) -> pa.Scalar | None:
+    """``value`` as a scalar of the kind's storage, or None if it would not come back
+    exactly as the per-cell path's value."""
+    try:
+        stored = value if kind.to_storage is None else kind.to_storage(value)
+        scalar = pa.scalar(stored, type=kind.storage)
+    except _NOT_STORED:
+        return None
+    back = _python(pa.array([scalar.as_py()], kind.storage), kind)[0]
+    return scalar if _same(back, value) else None
 
 
 class _CellColumn:
@@ -280,7 +317,9 @@ def compile_column(
     # boolean words in the kind; date formats apply only after ISO 8601, which certain
     # cells are.
     kind = None if custom_converter else _kind_for(field, reading)
-    if kind is None:
+    if kind is None or (field.choices and kind.to_python is not None):
+        # Choices of a kind kept as text (decimals, date-times, UUIDs) are values of another
+        # type than the text: the per-cell path compares them.
         return _CellColumn(column)
     checks = _Checks.build(field, kind.storage)
     if checks is None:

@@ -52,8 +52,11 @@ _EMAIL = (
 # A strict subset of what Django's URLValidator accepts: a default scheme, a dotted ASCII
 # host name with an alphabetic top-level label, a port, a path of printable ASCII. With at
 # most 253 characters in all (limits.py), the host name is within the validator's limit.
+# Letters are listed in both cases: RE2's (?i) folds Unicode too ("httpſ" would match "https",
+# which the validator refuses).
 _URL = (
-    r"^(?i)(?:https?|ftps?)://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+    r"^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp][Ss]?)://"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
     r"(?::[0-9]{1,5})?(?:/[!-~]*)?$"
 )
 _URL_LENGTH = 253

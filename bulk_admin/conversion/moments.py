@@ -90,7 +90,9 @@ def time_text(value: Any) -> Any:
 
 def native_time(cell: Any) -> Any:
     # A time cell of a spreadsheet (never aware): what the per-cell path keeps.
-    return cell.isoformat() if cell.__class__ is datetime.time and cell.tzinfo is None else None
+    if cell.__class__ is datetime.time and cell.tzinfo is None and not cell.fold:
+        return cell.isoformat()
+    return None
 
 
 def cast_datetime(text: pa.Array) -> pa.Array:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from bulk_admin.conf import conf
 from bulk_admin.exceptions import SourceError
 from bulk_admin.results import BadCell, FileInfo
+from bulk_admin.sources.batches import lists
 
 Row = tuple[int, list[Any]]
 FileLike = IO[bytes]
@@ -70,32 +71,30 @@ class Source:
         """
         batches = self._record_batches()
         if batches is None:
-            flat = self.rows()
-            while batch := list(itertools.islice(flat, size)):
-                yield batch
+            yield from lists(self.rows(), size)
             return
         limits = _Limits(all_text=self._all_text)
-        read = 0
         for records in batches:
             first = self._record + 1
-            if _without_blank_rows(records) and limits.holds(records, read):
+            if _without_blank_rows(records) and limits.holds(records, limits.read):
                 self._record += len(records)
-                read += len(records)
+                limits.read += len(records)
                 yield list(zip(range(first, first + len(records)), records, strict=True))
                 continue
-            rows: list[Row] = []
-            for cells in records:  # as rows() reads them
-                if cells.__class__ is int:
-                    self._record += cells
-                    continue
-                self._record += 1
-                if not cells or _is_blank(cells):
-                    continue
-                read += 1
-                limits.check(self._record, cells, read)
-                rows.append((self._record, cells))
-            if rows:
-                yield rows
+            yield from lists(self._checked(records, limits), len(records))
+
+    def _checked(self, records: list[Any], limits: _Limits) -> Iterator[Row]:
+        """The rows of ``records`` checked one by one, as :meth:`rows` reads them."""
+        for cells in records:
+            if cells.__class__ is int:
+                self._record += cells
+                continue
+            self._record += 1
+            if not cells or _is_blank(cells):
+                continue
+            limits.read += 1
+            limits.check(self._record, cells, limits.read)
+            yield self._record, cells
 
     def close(self) -> None:
         """Release the file; called by the importer whatever happens."""
@@ -162,6 +161,7 @@ class _Limits:
         self.max_columns = conf.MAX_COLUMNS
         self.max_cell = conf.MAX_CELL_SIZE
         self.all_text = all_text
+        self.read = 0  # the rows read so far (row_batches counts them here)
 
     def holds(self, records: list[list[Any]], rows_read: int) -> bool:
         """Whether none of ``records`` (rows after ``rows_read`` read) can cross a limit."""

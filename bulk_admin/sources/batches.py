@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def lists(items: Iterator[_T], size: int) -> Iterator[list[_T]]:
+    """Yield ``items`` ``size`` at a time. If reading one fails, the items read before it are
+    yielded first, then the error is raised: as item by item, it names the right row."""
+    while True:
+        batch: list[_T] = []
+        try:
+            batch.extend(itertools.islice(items, size))
+        except Exception:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
 
 
 class Records:

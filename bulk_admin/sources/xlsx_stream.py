@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from bulk_admin.exceptions import SourceError
 from bulk_admin.peek import _date_styles, _raw_rows
-from bulk_admin.sources.batches import Records
+from bulk_admin.sources.batches import Records, lists
 from bulk_admin.sources.xlsx_cells import _Cells, _OtherLayout
 from bulk_admin.sources.xlsx_parts import _MAX_PENDING, _Batch, _contents
 from bulk_admin.sources.xlsx_rows import _rows_of
@@ -73,18 +73,7 @@ def _record_lists(workbook: Workbook, sheet: str) -> Iterator[list[Any]]:
             rest = map(
                 cells.record, itertools.islice(_raw_rows(workbook, part, None), given, None)
             )
-            while True:
-                batch: list[Any] = []
-                try:
-                    batch.extend(itertools.islice(rest, _EXPAT_BATCH))
-                except Exception:
-                    # The records before the one that fails first: the error names its row.
-                    if batch:
-                        yield batch
-                    raise
-                if not batch:
-                    return
-                yield batch
+            yield from lists(rest, _EXPAT_BATCH)
     finally:
         if isinstance(strings, _SpilledStrings):
             strings.close()
