@@ -28,18 +28,13 @@ if TYPE_CHECKING:
     from bulk_admin.reading import ReadingOptions
 
 # Every character str.strip() removes (str.isspace): a cell made only of these is empty.
-_PY_SPACE = (
-    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
-    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
-)
-# The same characters themselves, for utf8_trim.
 _PY_SPACE_CHARACTERS = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
     + "".join(map(chr, range(0x2000, 0x200B)))
     + "\u2028\u2029\u202f\u205f\u3000"
 )
 # Text that the per-cell path keeps as it is: not blank (NUL characters are excluded apart).
-_HAS_CONTENT = "[^%s]" % _PY_SPACE
+_HAS_CONTENT = "[^%s]" % "".join("\\x{%x}" % ord(char) for char in _PY_SPACE_CHARACTERS)
 _INTEGER = r"^-?[0-9]{1,18}$"
 _FLOAT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"
 _DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
@@ -269,6 +264,32 @@ def _uuid_text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+# Field kind: pattern, cast, Python values, text of a Python value, typed cells.
+_MOMENT_KINDS: dict[str, tuple[str, Any, Any, Any, Any]] = {
+    "DateTimeField": (
+        moments._DATETIME,
+        moments.cast_datetime,
+        moments.datetime_values,
+        moments.datetime_text,
+        moments.native_datetime,
+    ),
+    "TimeField": (
+        moments._TIME,
+        moments.cast_time,
+        moments.time_values,
+        moments.time_text,
+        moments.native_time,
+    ),
+    "DurationField": (
+        moments._DURATION,
+        moments.cast_duration,
+        moments.duration_values,
+        moments.duration_text,
+        None,
+    ),
+}
+
+
 def _kind_for(field: models.Field, reading: ReadingOptions | None = None) -> _Kind | None:  # type: ignore[type-arg]
     kind = field.get_internal_type()
     if kind == "JSONField":
@@ -301,32 +322,11 @@ def _kind_for(field: models.Field, reading: ReadingOptions | None = None) -> _Ki
         return _boolean_kind(reading.true_values, reading.false_values)
     if kind == "DateField":
         return _Kind(_DATE, pa.date32(), _cast_date, native=_native_date)
-    # Kept as the text COPY is given for the per-cell path's values (moments.py).
-    if kind == "DateTimeField":
+    if kind in _MOMENT_KINDS:
+        # Kept as the text COPY is given for the per-cell path's values (moments.py).
+        pattern, cast, to_python, to_storage, native = _MOMENT_KINDS[kind]
         return _Kind(
-            moments._DATETIME,
-            pa.string(),
-            moments.cast_datetime,
-            to_python=moments.datetime_values,
-            to_storage=moments.datetime_text,
-            native=moments.native_datetime,
-        )
-    if kind == "TimeField":
-        return _Kind(
-            moments._TIME,
-            pa.string(),
-            moments.cast_time,
-            to_python=moments.time_values,
-            to_storage=moments.time_text,
-            native=moments.native_time,
-        )
-    if kind == "DurationField":
-        return _Kind(
-            moments._DURATION,
-            pa.string(),
-            moments.cast_duration,
-            to_python=moments.duration_values,
-            to_storage=moments.duration_text,
+            pattern, pa.string(), cast, to_python=to_python, to_storage=to_storage, native=native
         )
     if kind == "UUIDField":
         return _Kind(_UUID, pa.string(), pc.utf8_lower, to_python=_uuids, to_storage=_uuid_text)

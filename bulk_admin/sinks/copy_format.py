@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from bulk_admin.conversion import INTEGER_TYPES
+from bulk_admin.conversion.moments import duration_text
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -31,14 +32,7 @@ def _copy_formatter(field: models.Field, text: Any = _text) -> Any:  # type: ign
     if kind in ("DateField", "DateTimeField", "TimeField"):
         return lambda value: value.isoformat()
     if kind == "DurationField":
-        return lambda value: (
-            "%d days %d seconds %d microseconds"
-            % (
-                value.days,
-                value.seconds,
-                value.microseconds,
-            )
-        )
+        return duration_text
     if kind == "JSONField":
         encoder = getattr(field, "encoder", None)
         return lambda value: text(json.dumps(value, cls=encoder))

@@ -76,7 +76,7 @@ class Source:
         limits = _Limits(all_text=self._all_text)
         for records in batches:
             first = self._record + 1
-            if _without_blank_rows(records) and limits.holds(records, limits.read):
+            if _without_blank_rows(records) and limits.holds(records):
                 self._record += len(records)
                 limits.read += len(records)
                 yield list(zip(range(first, first + len(records)), records, strict=True))
@@ -163,9 +163,9 @@ class _Limits:
         self.all_text = all_text
         self.read = 0  # the rows read so far (row_batches counts them here)
 
-    def holds(self, records: list[list[Any]], rows_read: int) -> bool:
-        """Whether none of ``records`` (rows after ``rows_read`` read) can cross a limit."""
-        if self.max_rows and rows_read + len(records) > self.max_rows:
+    def holds(self, records: list[list[Any]]) -> bool:
+        """Whether none of ``records``, read after ``self.read`` rows, can cross a limit."""
+        if self.max_rows and self.read + len(records) > self.max_rows:
             return False
         if max(map(len, records), default=0) > self.max_columns:
             return False
